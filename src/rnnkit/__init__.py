@@ -1,0 +1,3 @@
+"""rnnkit: recurrent neural networks on PyTorch, from the textbook equations to trained models."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,151 @@
+"""gru_scan against autograd through the plainly written GRU step, and against torch.nn.GRU."""
+
+import itertools
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from rnnkit.kernels.gru import gru_scan
+
+T, B, I, H = 5, 3, 4, 6
+
+
+def reference(xp, h0, weight_hh, bias_hn=None, keep=None, recurrent_mask=None):
+    """The GRU step equations of the module docstring, differentiated by autograd."""
+    h, ys = h0, []
+    for t in range(xp.shape[0]):
+        x_r, x_z, x_n = xp[t].chunk(3, -1)
+        h_in = h if recurrent_mask is None else h * recurrent_mask
+        h_r, h_z, h_n = (h_in @ weight_hh.T).chunk(3, -1)
+        b_hn = 0 if bias_hn is None else bias_hn
+        r = torch.sigmoid(x_r + h_r)
+        z = torch.sigmoid(x_z + h_z)
+        n = torch.tanh(x_n + r * (h_n + b_hn))
+        h_tilde = (1 - z) * n + z * h
+        h = h_tilde if keep is None else keep[t] * h + (1 - keep[t]) * h_tilde
+        ys.append(h)
+    return torch.stack(ys), h
+
+
+def inputs(dtype, bias, keep, mask):
+    g = torch.Generator().manual_seed(1)
+
+    def rand(*shape, scale=1.0):
+        return (torch.randn(*shape, generator=g, dtype=dtype) * scale).requires_grad_()
+
+    xp, h0, w = rand(T, B, 3 * H), rand(B, H), rand(3 * H, H, scale=0.5)
+    b = rand(H) if bias else None
+    k = None
+    if keep == "full":
+        k = (torch.rand(T, B, H, generator=g) < 0.3).to(dtype)
+    elif keep == "lengths":  # sequences of lengths 5, 3, 1: kept unchanged past their end
+        k = (torch.arange(T)[:, None, None] >= torch.tensor([5, 3, 1])[None, :, None]).to(dtype)
+    m = (torch.rand(B, H, generator=g) < 0.7).to(dtype) / 0.7 if mask else None
+    return xp, h0, w, b, k, m
+
+
+def outputs_and_grads(fn, xp, h0, w, b, k, m):
+    ys, h_T = fn(xp, h0, w, b, keep=k, recurrent_mask=m)
+    g = torch.Generator().manual_seed(2)
+    loss = (ys * torch.randn(ys.shape, generator=g, dtype=torch.float64).to(ys.dtype)).sum()
+    loss = loss + (h_T * torch.randn(h_T.shape, generator=g, dtype=torch.float64).to(ys.dtype)).sum()
+    params = [t for t in (xp, h0, w, b) if t is not None]
+    return [ys, h_T, *torch.autograd.grad(loss, params)]
+
+
+def kernel(xp, h0, w, b, keep, recurrent_mask):
+    return gru_scan(xp, h0, w, b, keep=keep, recurrent_mask=recurrent_mask)
+
+
+def ref(xp, h0, w, b, keep, recurrent_mask):
+    return reference(xp, h0, w, b, keep, recurrent_mask)
+
+
+OPTIONS = list(itertools.product([False, True], [None, "full", "lengths"], [False, True]))
+
+
+@pytest.mark.parametrize("bias,keep,mask", OPTIONS)
+def test_matches_autograd_float64(bias, keep, mask):
+    args = inputs(torch.float64, bias, keep, mask)
+    got = outputs_and_grads(kernel, *args)
+    want = outputs_and_grads(ref, *args)
+    for a, e in zip(got, want):
+        torch.testing.assert_close(a, e, rtol=0, atol=1e-10)
+
+
+@pytest.mark.parametrize("bias,keep,mask", [(True, "full", True), (False, None, False)])
+def test_float32_close_to_float64(bias, keep, mask):
+    args64 = inputs(torch.float64, bias, keep, mask)
+    args32 = [None if a is None else a.detach().float().requires_grad_(a.requires_grad) for a in args64]
+    got = outputs_and_grads(kernel, *args32)
+    want = outputs_and_grads(ref, *args64)
+    for a, e in zip(got, want):
+        torch.testing.assert_close(a.double(), e, rtol=1e-5, atol=1e-5)
+
+
+def test_gradcheck():
+    xp, h0, w, b, k, m = inputs(torch.float64, True, "full", True)
+    xp, k = xp[:3, :2].detach().requires_grad_(), k[:3, :2]
+    h0, m = h0[:2].detach().requires_grad_(), m[:2]
+    assert torch.autograd.gradcheck(lambda *a: gru_scan(*a, keep=k, recurrent_mask=m), (xp, h0, w, b))
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_inference_equals_training(dtype):
+    xp, h0, w, b, k, m = inputs(dtype, True, "full", True)
+    ys, h_T = gru_scan(xp, h0, w, b, keep=k, recurrent_mask=m)
+    assert ys.grad_fn is not None
+    with torch.no_grad():
+        ys_inf, h_inf = gru_scan(xp, h0, w, b, keep=k, recurrent_mask=m)
+    assert ys_inf.grad_fn is None
+    assert torch.equal(ys_inf, ys.detach()) and torch.equal(h_inf, h_T.detach())
+
+
+def test_equals_torch_nn_gru():
+    gru = torch.nn.GRU(I, H, dtype=torch.float64)
+    x = torch.randn(T, B, I, dtype=torch.float64, requires_grad=True)
+    h0 = torch.randn(1, B, H, dtype=torch.float64, requires_grad=True)
+    dys = torch.randn(T, B, H, dtype=torch.float64)
+
+    want_ys, want_hn = gru(x, h0)
+    want = torch.autograd.grad((want_ys * dys).sum() + want_hn.sum(), [x, h0, *gru.parameters()])
+
+    b_hr, b_hz, b_hn = gru.bias_hh_l0.chunk(3)
+    xp = F.linear(x, gru.weight_ih_l0, gru.bias_ih_l0 + torch.cat([b_hr, b_hz, torch.zeros_like(b_hn)]))
+    ys, h_T = gru_scan(xp, h0[0], gru.weight_hh_l0, b_hn)
+    got = torch.autograd.grad((ys * dys).sum() + h_T.sum(), [x, h0, *gru.parameters()])
+
+    torch.testing.assert_close(ys, want_ys, rtol=0, atol=1e-12)
+    torch.testing.assert_close(h_T, want_hn[0], rtol=0, atol=1e-12)
+    for a, e in zip(got, want):
+        torch.testing.assert_close(a, e, rtol=0, atol=1e-10)
+
+
+def test_only_some_inputs_require_grad():
+    xp, h0, w, b, k, m = inputs(torch.float64, True, None, False)
+    h0, b = h0.detach(), b.detach()
+    ys, _ = gru_scan(xp, h0, w, b)
+    dxp, dw = torch.autograd.grad(ys.sum(), [xp, w])
+    ys_ref, _ = reference(xp, h0, w, b)
+    want = torch.autograd.grad(ys_ref.sum(), [xp, w])
+    torch.testing.assert_close(dxp, want[0], rtol=0, atol=1e-10)
+    torch.testing.assert_close(dw, want[1], rtol=0, atol=1e-10)
+
+
+@pytest.mark.parametrize(
+    "change,message",
+    [
+        (lambda a: {**a, "xp": a["xp"][0]}, "xp must be"),
+        (lambda a: {**a, "h0": a["h0"][:, :-1]}, "xp's last size"),
+        (lambda a: {**a, "weight_hh": a["weight_hh"][:, :-1]}, "weight_hh must be"),
+        (lambda a: {**a, "bias_hn": a["bias_hn"][:-1]}, "bias_hn must be"),
+        (lambda a: {**a, "keep": torch.ones(T, B, 2)}, "keep must be"),
+        (lambda a: {**a, "recurrent_mask": torch.ones(B + 1, H)}, "recurrent_mask must be"),
+    ],
+)
+def test_bad_shapes_name_the_argument(change, message):
+    xp, h0, w, b, _, _ = inputs(torch.float32, True, None, False)
+    args = change({"xp": xp, "h0": h0, "weight_hh": w, "bias_hn": b, "keep": None, "recurrent_mask": None})
+    with pytest.raises(ValueError, match=message):
+        gru_scan(**args)

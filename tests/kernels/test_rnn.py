@@ -1,0 +1,130 @@
+"""rnn_scan against autograd through the plainly written RNN step, and against torch.nn.RNN."""
+
+import itertools
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from rnnkit.kernels.rnn import rnn_scan
+
+T, B, I, H = 5, 3, 4, 6
+
+
+def reference(xp, h0, weight_hh, nonlinearity, keep=None, recurrent_mask=None):
+    """The RNN step equations of the module docstring, differentiated by autograd."""
+    act = torch.tanh if nonlinearity == "tanh" else torch.relu
+    h, ys = h0, []
+    for t in range(xp.shape[0]):
+        h_in = h if recurrent_mask is None else h * recurrent_mask
+        h_tilde = act(xp[t] + h_in @ weight_hh.T)
+        h = h_tilde if keep is None else keep[t] * h + (1 - keep[t]) * h_tilde
+        ys.append(h)
+    return torch.stack(ys), h
+
+
+def inputs(dtype, keep, mask):
+    g = torch.Generator().manual_seed(1)
+
+    def rand(*shape, scale=1.0):
+        return (torch.randn(*shape, generator=g, dtype=torch.float64) * scale).to(dtype).requires_grad_()
+
+    xp, h0, w = rand(T, B, H), rand(B, H), rand(H, H, scale=0.5)
+    k = None
+    if keep == "full":
+        k = (torch.rand(T, B, H, generator=g) < 0.3).to(dtype)
+    elif keep == "lengths":  # sequences of lengths 5, 3, 1: kept unchanged past their end
+        k = (torch.arange(T)[:, None, None] >= torch.tensor([5, 3, 1])[None, :, None]).to(dtype)
+    m = (torch.rand(B, H, generator=g) < 0.7).to(dtype) / 0.7 if mask else None
+    return xp, h0, w, k, m
+
+
+def outputs_and_grads(fn, nonlinearity, xp, h0, w, k, m):
+    ys, h_T = fn(xp, h0, w, nonlinearity, k, m)
+    g = torch.Generator().manual_seed(2)
+    loss = (ys * torch.randn(ys.shape, generator=g, dtype=torch.float64).to(ys.dtype)).sum()
+    loss = loss + (h_T * torch.randn(h_T.shape, generator=g, dtype=torch.float64).to(ys.dtype)).sum()
+    return [ys, h_T, *torch.autograd.grad(loss, [xp, h0, w])]
+
+
+def kernel(xp, h0, w, nonlinearity, keep, recurrent_mask):
+    return rnn_scan(xp, h0, w, nonlinearity=nonlinearity, keep=keep, recurrent_mask=recurrent_mask)
+
+
+OPTIONS = list(itertools.product(["tanh", "relu"], [None, "full", "lengths"], [False, True]))
+
+
+@pytest.mark.parametrize("nonlinearity,keep,mask", OPTIONS)
+def test_matches_autograd_float64(nonlinearity, keep, mask):
+    args = inputs(torch.float64, keep, mask)
+    got = outputs_and_grads(kernel, nonlinearity, *args)
+    want = outputs_and_grads(reference, nonlinearity, *args)
+    for a, e in zip(got, want):
+        torch.testing.assert_close(a, e, rtol=0, atol=1e-10)
+
+
+@pytest.mark.parametrize("nonlinearity", ["tanh", "relu"])
+def test_float32_close_to_float64(nonlinearity):
+    got = outputs_and_grads(kernel, nonlinearity, *inputs(torch.float32, "full", True))
+    want = outputs_and_grads(reference, nonlinearity, *inputs(torch.float64, "full", True))
+    for a, e in zip(got, want):
+        torch.testing.assert_close(a.double(), e, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("nonlinearity", ["tanh", "relu"])
+def test_gradcheck(nonlinearity):
+    xp, h0, w, k, m = inputs(torch.float64, "full", True)
+    xp, k = xp[:3, :2].detach().requires_grad_(), k[:3, :2]
+    h0, m = h0[:2].detach().requires_grad_(), m[:2]
+    fn = lambda *a: rnn_scan(*a, nonlinearity=nonlinearity, keep=k, recurrent_mask=m)  # noqa: E731
+    assert torch.autograd.gradcheck(fn, (xp, h0, w))
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("keep", [None, "full"])
+def test_inference_equals_training(dtype, keep):
+    xp, h0, w, k, m = inputs(dtype, keep, True)
+    ys, h_T = rnn_scan(xp, h0, w, keep=k, recurrent_mask=m)
+    assert ys.grad_fn is not None
+    with torch.no_grad():
+        ys_inf, h_inf = rnn_scan(xp, h0, w, keep=k, recurrent_mask=m)
+    assert ys_inf.grad_fn is None
+    assert torch.equal(ys_inf, ys.detach()) and torch.equal(h_inf, h_T.detach())
+
+
+@pytest.mark.parametrize("nonlinearity", ["tanh", "relu"])
+def test_equals_torch_nn_rnn(nonlinearity):
+    rnn = torch.nn.RNN(I, H, nonlinearity=nonlinearity, dtype=torch.float64)
+    x = torch.randn(T, B, I, dtype=torch.float64, requires_grad=True)
+    h0 = torch.randn(1, B, H, dtype=torch.float64, requires_grad=True)
+    dys = torch.randn(T, B, H, dtype=torch.float64)
+
+    want_ys, want_hn = rnn(x, h0)
+    want = torch.autograd.grad((want_ys * dys).sum() + want_hn.sum(), [x, h0, *rnn.parameters()])
+
+    xp = F.linear(x, rnn.weight_ih_l0, rnn.bias_ih_l0 + rnn.bias_hh_l0)
+    ys, h_T = rnn_scan(xp, h0[0], rnn.weight_hh_l0, nonlinearity=nonlinearity)
+    got = torch.autograd.grad((ys * dys).sum() + h_T.sum(), [x, h0, *rnn.parameters()])
+
+    torch.testing.assert_close(ys, want_ys, rtol=0, atol=1e-12)
+    torch.testing.assert_close(h_T, want_hn[0], rtol=0, atol=1e-12)
+    for a, e in zip(got, want):
+        torch.testing.assert_close(a, e, rtol=0, atol=1e-10)
+
+
+@pytest.mark.parametrize(
+    "change,message",
+    [
+        (lambda a: {**a, "nonlinearity": "sigmoid"}, "nonlinearity must be"),
+        (lambda a: {**a, "xp": a["xp"][0]}, "xp must be"),
+        (lambda a: {**a, "h0": a["h0"][:, :-1]}, "xp's last size"),
+        (lambda a: {**a, "weight_hh": a["weight_hh"][:, :-1]}, "weight_hh must be"),
+        (lambda a: {**a, "keep": torch.ones(T, B, 2)}, "keep must be"),
+        (lambda a: {**a, "recurrent_mask": torch.ones(B + 1, H)}, "recurrent_mask must be"),
+    ],
+)
+def test_bad_input_names_the_argument(change, message):
+    xp, h0, w, _, _ = inputs(torch.float32, None, False)
+    args = change({"xp": xp, "h0": h0, "weight_hh": w, "nonlinearity": "tanh", "keep": None, "recurrent_mask": None})
+    with pytest.raises(ValueError, match=message):
+        rnn_scan(**args)

@@ -1,0 +1,409 @@
+r"""Fused LSTM scan: the whole sequence forward, and backpropagation through time written by hand.
+
+Forward, for t = 1..T (time-major; ``xp_t = x_t W_ih^T + b_ih + b_hh`` computed by the caller in one
+matmul; gate order i, f, g, o as ``torch.nn.LSTM``; :math:`\odot` is the elementwise product):
+
+.. math::
+
+    a_t &= xp_t + (h_{t-1} \odot m) W_{hh}^T                    && m: \text{recurrent mask, else } 1 \\
+    a'_t &= \gamma_g \odot \mathrm{LN}(a_t) + \beta_g             && \text{each gate block over its H units; else } a'_t = a_t \\
+    i_t &= \sigma(a'_i + w_{ci} \odot c_{t-1}), \quad f_t = \sigma(a'_f + w_{cf} \odot c_{t-1}), \quad g_t = \tanh(a'_g) \\
+    \tilde c_t &= f_t \odot c_{t-1} + i_t \odot g_t \\
+    o_t &= \sigma(a'_o + w_{co} \odot \tilde c_t)                 && \text{peepholes } w_{c\cdot} \text{ only if given} \\
+    n_t &= \gamma_c \odot \mathrm{LN}(\tilde c_t) + \beta_c,
+        \quad \tau_t = \tanh(n_t)                                 && \text{no cell norm: } n_t = \tilde c_t \\
+    \tilde h_t &= o_t \odot \tau_t \\
+    c_t &= k^c_t \odot c_{t-1} + (1 - k^c_t) \odot \tilde c_t,
+        \quad h_t = k^h_t \odot h_{t-1} + (1 - k^h_t) \odot \tilde h_t,
+        \quad y_t = h_t                                           && \text{no keep: } k = 0
+
+The keep masks ``k`` carry the state over unchanged where 1: zoneout, and steps past a sequence's length.
+
+Backward. Write :math:`\delta x = \partial L / \partial x`. Two errors are carried back through time:
+:math:`\delta h_t` (from the output :math:`y_t` and from step t+1) and :math:`\delta c_t` (from step t+1).
+Starting from :math:`\delta h_T = \partial L/\partial y_T + \partial L/\partial h_T` and
+:math:`\delta c_T = \partial L/\partial c_T`, for t = T..1:
+
+.. math::
+
+    \delta a'_o &= (1 - k^h_t) \odot \delta h_t \odot \tau_t \odot o_t (1 - o_t) \\
+    \delta n_t &= (1 - k^h_t) \odot \delta h_t \odot o_t \odot (1 - \tau_t^2) \\
+    \delta \tilde c_t &= (1 - k^c_t) \odot \delta c_t + \mathrm{LN}_c^\top(\delta n_t) + w_{co} \odot \delta a'_o \\
+    \delta a'_i &= \delta \tilde c_t \odot g_t \odot i_t (1 - i_t), \quad
+    \delta a'_f = \delta \tilde c_t \odot c_{t-1} \odot f_t (1 - f_t), \quad
+    \delta a'_g = \delta \tilde c_t \odot i_t \odot (1 - g_t^2) \\
+    \delta a_t &= \mathrm{LN}_g^\top(\delta a'_t) \\
+    \delta c_{t-1} &= k^c_t \odot \delta c_t + f_t \odot \delta \tilde c_t + w_{ci} \odot \delta a'_i + w_{cf} \odot \delta a'_f \\
+    \delta h_{t-1} &= \partial L/\partial y_{t-1} + k^h_t \odot \delta h_t + m \odot (\delta a_t W_{hh})
+
+where :math:`\mathrm{LN}^\top(u) = \frac{1}{s}\,(\gamma u - \overline{\gamma u} - \hat z\, \overline{\gamma u \hat z})`
+is the layer-norm Jacobian transposed (:math:`\hat z` the normalised input, :math:`s` its standard
+deviation, bars the mean over the H units); without layer norm it is the identity. Everything that does
+not depend on :math:`\delta h_t, \delta c_t` (the products of activations above) is computed for all steps
+at once before the loop. After the loop, with every step's errors stacked over time:
+
+.. math::
+
+    \delta xp_t = \delta a_t, \quad
+    \delta W_{hh} = \sum_t \delta a_t^\top (h_{t-1} \odot m) \;\text{(one matmul)}, \quad
+    \delta w_{ci} = \textstyle\sum \delta a'_i \odot c_{t-1}, \quad
+    \delta w_{cf} = \sum \delta a'_f \odot c_{t-1}, \quad
+    \delta w_{co} = \sum \delta a'_o \odot \tilde c_t, \\
+    \delta \gamma_g = \textstyle\sum \delta a' \odot \hat a, \quad \delta \beta_g = \sum \delta a', \quad
+    \delta \gamma_c = \sum \delta n \odot \hat c, \quad \delta \beta_c = \sum \delta n,
+    \quad \delta h_0, \delta c_0 \text{ from the last iteration}
+
+(sums over time and batch).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+from torch.autograd.function import once_differentiable
+
+from rnnkit.kernels._common import (
+    check_keep,
+    check_recurrent_mask,
+    check_scan,
+    check_vector,
+    needs_grad,
+    per_step,
+)
+
+_KERNEL = "lstm_scan"
+_ONLY_INPUT_GRAD = [True, False, False]
+
+
+def lstm_scan(
+    xp: Tensor,
+    h0: Tensor,
+    c0: Tensor,
+    weight_hh: Tensor,
+    *,
+    weight_ci: Tensor | None = None,
+    weight_cf: Tensor | None = None,
+    weight_co: Tensor | None = None,
+    ln_gates_weight: Tensor | None = None,
+    ln_gates_bias: Tensor | None = None,
+    ln_cell_weight: Tensor | None = None,
+    ln_cell_bias: Tensor | None = None,
+    ln_eps: float = 1e-5,
+    keep_h: Tensor | None = None,
+    keep_c: Tensor | None = None,
+    recurrent_mask: Tensor | None = None,
+) -> tuple[Tensor, Tensor, Tensor]:
+    """Run an LSTM over a whole sequence; returns ``(ys (T, B, H), h_T (B, H), c_T (B, H))``.
+
+    Args:
+        xp: (T, B, 4H) input projections of all steps, both biases added, gate order i, f, g, o.
+        h0, c0: (B, H) initial state.
+        weight_hh: (4H, H) recurrent weight, ``torch.nn.LSTM`` layout.
+        weight_ci, weight_cf, weight_co: (H,) peephole weights (diagonal), each optional.
+        ln_gates_weight, ln_gates_bias: (4H,) layer norm of each gate block of ``a_t``; both or neither.
+        ln_cell_weight, ln_cell_bias: (H,) layer norm of the cell before its ``tanh``; both or neither.
+        ln_eps: the layer norms' epsilon.
+        keep_h, keep_c: (T, B, H) or (T, B, 1) masks; where 1 the state is carried over unchanged.
+        recurrent_mask: (B, H) mask applied to ``h_{t-1}`` where it enters the recurrent matmul.
+
+    The equations and the backward recurrences are in this module's docstring.
+    """
+    steps, batch, hidden = check_scan(_KERNEL, xp, h0, weight_hh, 4)
+    if tuple(c0.shape) != (batch, hidden):
+        raise ValueError(f"{_KERNEL}: c0 must be ({batch}, {hidden}), got {tuple(c0.shape)}")
+    for name, value in (("weight_ci", weight_ci), ("weight_cf", weight_cf), ("weight_co", weight_co)):
+        check_vector(_KERNEL, name, value, hidden)
+    check_vector(_KERNEL, "ln_gates_weight", ln_gates_weight, 4 * hidden)
+    check_vector(_KERNEL, "ln_gates_bias", ln_gates_bias, 4 * hidden)
+    check_vector(_KERNEL, "ln_cell_weight", ln_cell_weight, hidden)
+    check_vector(_KERNEL, "ln_cell_bias", ln_cell_bias, hidden)
+    if (ln_gates_weight is None) != (ln_gates_bias is None):
+        raise ValueError(f"{_KERNEL}: give both ln_gates_weight and ln_gates_bias, or neither")
+    if (ln_cell_weight is None) != (ln_cell_bias is None):
+        raise ValueError(f"{_KERNEL}: give both ln_cell_weight and ln_cell_bias, or neither")
+    check_keep(_KERNEL, "keep_h", keep_h, steps, batch, hidden)
+    check_keep(_KERNEL, "keep_c", keep_c, steps, batch, hidden)
+    check_recurrent_mask(_KERNEL, recurrent_mask, batch, hidden)
+    args = (
+        xp, h0, c0, weight_hh, weight_ci, weight_cf, weight_co,
+        ln_gates_weight, ln_gates_bias, ln_cell_weight, ln_cell_bias,
+        keep_h, keep_c, recurrent_mask,
+    )  # fmt: skip
+    if needs_grad(*args[:11]):
+        return _LSTMScan.apply(*args, ln_eps)
+    ys, h_last, c_last, _ = _forward(*args, ln_eps, save=False)
+    return ys, h_last, c_last
+
+
+def _forward(
+    xp: Tensor,
+    h0: Tensor,
+    c0: Tensor,
+    weight_hh: Tensor,
+    w_ci: Tensor | None,
+    w_cf: Tensor | None,
+    w_co: Tensor | None,
+    gamma_g: Tensor | None,
+    beta_g: Tensor | None,
+    gamma_c: Tensor | None,
+    beta_c: Tensor | None,
+    keep_h: Tensor | None,
+    keep_c: Tensor | None,
+    m: Tensor | None,
+    eps: float,
+    *,
+    save: bool,
+) -> tuple[Tensor, Tensor, Tensor, dict[str, Tensor | None]]:
+    """The forward loop. With ``save`` every step's activations are kept for backward, else one scratch row."""
+    T, B, H4 = xp.shape
+    H = H4 // 4
+    kw = {"dtype": xp.dtype, "device": xp.device}
+    rows = T if save else 1
+    # hs[0] = h0, hs[t] = h_t; ys is hs[1:].
+    hs_buf = torch.empty(T + 1, B, H, **kw)  # (T+1, B, H)
+    hs_buf[0] = h0
+    if save:
+        cs_buf = torch.empty(T + 1, B, H, **kw)  # (T+1, B, H): c_0 .. c_T
+        cs_buf[0] = c0
+        cs = per_step(cs_buf, T + 1)
+    else:
+        cs_buf = torch.empty(2, B, H, **kw)  # c_{t-1} and c_t alternate
+        cs_buf[0] = c0
+        cs = [cs_buf[t % 2] for t in range(T + 1)]
+    gates_buf = torch.empty(rows, B, H4, **kw)  # (T, B, 4H): i, f, g, o after their nonlinearities
+    a_raw_buf = torch.empty(rows, B, H4, **kw) if gamma_g is not None else None  # a_t before layer norm
+    c_tilde_buf = torch.empty(rows, B, H, **kw) if keep_c is not None else None
+    tau_buf = torch.empty(rows, B, H, **kw)  # tanh(n_t)
+    h_tilde = torch.empty(B, H, **kw) if keep_h is not None else None
+
+    hs = per_step(hs_buf, T + 1)
+    xs = xp.unbind(0)
+    gates = per_step(gates_buf, T)
+    g_if = per_step(gates_buf[..., : 2 * H], T)
+    g_i = per_step(gates_buf[..., :H], T)
+    g_f = per_step(gates_buf[..., H : 2 * H], T)
+    g_g = per_step(gates_buf[..., 2 * H : 3 * H], T)
+    g_o = per_step(gates_buf[..., 3 * H :], T)
+    a_raw = per_step(a_raw_buf, T) if a_raw_buf is not None else gates
+    c_tilde = per_step(c_tilde_buf, T) if c_tilde_buf is not None else cs[1:]
+    taus = per_step(tau_buf, T)
+    k_h = keep_h.unbind(0) if keep_h is not None else None
+    k_c = keep_c.unbind(0) if keep_c is not None else None
+    w_hh_t = weight_hh.t()
+    if gamma_g is not None:
+        gamma_g4, beta_g4 = gamma_g.view(4, H), beta_g.view(4, H)
+    mu_g, rstd_g, mu_c, rstd_c = [], [], [], []
+
+    for t in range(T):
+        h_prev, c_prev = hs[t], cs[t]
+        h_in = h_prev * m if m is not None else h_prev
+        # a_t = xp_t + (h_{t-1} * m) W_hh^T
+        torch.addmm(xs[t], h_in, w_hh_t, out=a_raw[t])
+        if gamma_g is not None:
+            # a'_t = gamma_g * LN(a_t) + beta_g, per gate block
+            a_hat, mu, rstd = torch.native_layer_norm(a_raw[t].view(B, 4, H), (H,), None, None, eps)
+            torch.addcmul(beta_g4, a_hat, gamma_g4, out=gates[t].view(B, 4, H))
+            if save:
+                mu_g.append(mu)
+                rstd_g.append(rstd)
+        i, f, g, o = g_i[t], g_f[t], g_g[t], g_o[t]
+        if w_ci is not None:
+            i.addcmul_(w_ci, c_prev)
+        if w_cf is not None:
+            f.addcmul_(w_cf, c_prev)
+        g_if[t].sigmoid_()
+        g.tanh_()
+        # c~_t = f * c_{t-1} + i * g
+        c_t = c_tilde[t]
+        torch.mul(f, c_prev, out=c_t)
+        c_t.addcmul_(i, g)
+        if w_co is not None:
+            o.addcmul_(w_co, c_t)
+        o.sigmoid_()
+        # tau_t = tanh(n_t),  n_t = LN_c(c~_t)
+        if gamma_c is not None:
+            n, mu, rstd = torch.native_layer_norm(c_t, (H,), gamma_c, beta_c, eps)
+            torch.tanh(n, out=taus[t])
+            if save:
+                mu_c.append(mu)
+                rstd_c.append(rstd)
+        else:
+            torch.tanh(c_t, out=taus[t])
+        # h~_t = o * tau;  c_t, h_t with the keep masks
+        if k_c is not None:
+            torch.lerp(c_t, c_prev, k_c[t], out=cs[t + 1])
+        if k_h is not None:
+            torch.mul(o, taus[t], out=h_tilde)
+            torch.lerp(h_tilde, h_prev, k_h[t], out=hs[t + 1])
+        else:
+            torch.mul(o, taus[t], out=hs[t + 1])
+
+    saved: dict[str, Tensor | None] = {}
+    if save:
+        saved = {
+            "hs": hs_buf,
+            "cs": cs_buf,
+            "gates": gates_buf,
+            "a_raw": a_raw_buf,
+            "c_tilde": c_tilde_buf,
+            "tau": tau_buf,
+            "mu_g": torch.stack(mu_g) if mu_g else None,  # (T, B, 4, 1)
+            "rstd_g": torch.stack(rstd_g) if rstd_g else None,
+            "mu_c": torch.stack(mu_c) if mu_c else None,  # (T, B, 1)
+            "rstd_c": torch.stack(rstd_c) if rstd_c else None,
+        }
+    return hs_buf[1:], hs[T], cs[T], saved
+
+
+_SAVED = ("hs", "cs", "gates", "a_raw", "c_tilde", "tau", "mu_g", "rstd_g", "mu_c", "rstd_c")
+_PARAMS = ("weight_hh", "w_ci", "w_cf", "w_co", "gamma_g", "beta_g", "gamma_c", "beta_c", "keep_h", "keep_c", "m")
+
+
+class _LSTMScan(torch.autograd.Function):
+    """Forward loop and hand-written backward through time (equations in the module docstring)."""
+
+    @staticmethod
+    def forward(ctx, xp, h0, c0, weight_hh, w_ci, w_cf, w_co, gamma_g, beta_g, gamma_c, beta_c,
+                keep_h, keep_c, m, eps):  # fmt: skip
+        ys, h_last, c_last, saved = _forward(
+            xp, h0, c0, weight_hh, w_ci, w_cf, w_co, gamma_g, beta_g, gamma_c, beta_c,
+            keep_h, keep_c, m, eps, save=True,
+        )  # fmt: skip
+        ctx.save_for_backward(
+            weight_hh, w_ci, w_cf, w_co, gamma_g, beta_g, gamma_c, beta_c, keep_h, keep_c, m,
+            *(saved[k] for k in _SAVED),
+        )  # fmt: skip
+        ctx.eps = eps
+        return ys, h_last, c_last
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, d_ys, d_h_last, d_c_last):
+        tensors = ctx.saved_tensors
+        p = dict(zip(_PARAMS, tensors[: len(_PARAMS)]))
+        s = dict(zip(_SAVED, tensors[len(_PARAMS) :]))
+        grads = _backward(d_ys, d_h_last, d_c_last, p, s, ctx.eps, ctx.needs_input_grad)
+        return (*grads, None, None, None, None)
+
+
+def _backward(d_ys, d_h_last, d_c_last, p, s, eps, needs):
+    """Backpropagation through time; returns the gradients of xp .. ln_cell_bias (None where not needed)."""
+    weight_hh, w_ci, w_cf, w_co = p["weight_hh"], p["w_ci"], p["w_cf"], p["w_co"]
+    gamma_g, gamma_c, beta_c = p["gamma_g"], p["gamma_c"], p["beta_c"]
+    keep_h, keep_c, m = p["keep_h"], p["keep_c"], p["m"]
+    hs, cs, gates_buf, tau = s["hs"], s["cs"], s["gates"], s["tau"]
+    T, B, H4 = gates_buf.shape
+    H = H4 // 4
+    i, f, g, o = gates_buf.split(H, dim=-1)  # (T, B, H) each
+    c_prev = cs[:-1]  # (T, B, H): c_{t-1}
+    c_tilde = s["c_tilde"] if s["c_tilde"] is not None else cs[1:]
+
+    # Factors of the recurrences that do not depend on the carried errors, for all steps at once.
+    k_o = tau * o * (1 - o)  # d a'_o / d h_t
+    k_n = o * (1 - tau * tau)  # d n_t / d h_t
+    if keep_h is not None:
+        k_o.mul_(1 - keep_h)
+        k_n.mul_(1 - keep_h)
+    k_ifg = torch.empty(T, B, 3, H, dtype=gates_buf.dtype, device=gates_buf.device)  # d a'_{i,f,g} / d c~_t
+    torch.mul(g, i * (1 - i), out=k_ifg[:, :, 0])
+    torch.mul(c_prev, f * (1 - f), out=k_ifg[:, :, 1])
+    torch.mul(i, 1 - g * g, out=k_ifg[:, :, 2])
+    one_minus_kc = 1 - keep_c if keep_c is not None else None
+
+    # Buffers of the per-step errors: da' (after the gate norm), da (before it), dn.
+    d_ap_buf = torch.empty_like(gates_buf)  # (T, B, 4H)
+    d_a_buf = torch.empty_like(gates_buf) if gamma_g is not None else d_ap_buf
+    d_n_buf = torch.empty_like(tau) if gamma_c is not None else None
+
+    d_ap = per_step(d_ap_buf, T)
+    d_a = per_step(d_a_buf, T)
+    d_ap_ifg = per_step(d_ap_buf[..., : 3 * H].view(T, B, 3, H), T)
+    d_ap_i = per_step(d_ap_buf[..., :H], T)
+    d_ap_f = per_step(d_ap_buf[..., H : 2 * H], T)
+    d_ap_o = per_step(d_ap_buf[..., 3 * H :], T)
+    d_n = per_step(d_n_buf, T) if d_n_buf is not None else None
+    dys = d_ys.unbind(0)
+    k_os, k_ns, k_ifgs, fs = k_o.unbind(0), k_n.unbind(0), k_ifg.unbind(0), f.unbind(0)
+    c_tildes = c_tilde.unbind(0)
+    k_h = keep_h.unbind(0) if keep_h is not None else None
+    k_c = keep_c.unbind(0) if keep_c is not None else None
+    omk_c = one_minus_kc.unbind(0) if one_minus_kc is not None else None
+    if gamma_g is not None:
+        gamma_g4 = gamma_g.view(4, H)
+        a_raws = s["a_raw"].unbind(0)
+        mu_g, rstd_g = s["mu_g"].unbind(0), s["rstd_g"].unbind(0)
+    if gamma_c is not None:
+        mu_c, rstd_c = s["mu_c"].unbind(0), s["rstd_c"].unbind(0)
+
+    dh = dys[T - 1] + d_h_last  # delta h_T
+    dc = d_c_last.clone()  # delta c_T
+    for t in range(T - 1, -1, -1):
+        # delta a'_o
+        torch.mul(dh, k_os[t], out=d_ap_o[t])
+        # delta c~_t
+        dct = dc * omk_c[t] if omk_c is not None else dc
+        if gamma_c is not None:
+            torch.mul(dh, k_ns[t], out=d_n[t])
+            dct += torch.ops.aten.native_layer_norm_backward(
+                d_n[t], c_tildes[t], (H,), mu_c[t], rstd_c[t], gamma_c, beta_c, _ONLY_INPUT_GRAD
+            )[0]
+        else:
+            dct.addcmul_(dh, k_ns[t])
+        if w_co is not None:
+            dct.addcmul_(d_ap_o[t], w_co)
+        # delta a'_i, a'_f, a'_g
+        torch.mul(dct.unsqueeze(1), k_ifgs[t], out=d_ap_ifg[t])
+        # delta c_{t-1}
+        if k_c is not None:
+            dc = torch.mul(dc, k_c[t]).addcmul_(dct, fs[t])
+        else:
+            dc = dct.mul_(fs[t])
+        if w_ci is not None:
+            dc.addcmul_(d_ap_i[t], w_ci)
+        if w_cf is not None:
+            dc.addcmul_(d_ap_f[t], w_cf)
+        # delta a_t
+        if gamma_g is not None:
+            d_a[t].view(B, 4, H).copy_(
+                torch.ops.aten.native_layer_norm_backward(
+                    d_ap[t].view(B, 4, H) * gamma_g4,
+                    a_raws[t].view(B, 4, H),
+                    (H,),
+                    mu_g[t],
+                    rstd_g[t],
+                    None,
+                    None,
+                    _ONLY_INPUT_GRAD,
+                )[0]
+            )
+        # delta h_{t-1}
+        dh_prev = torch.mm(d_a[t], weight_hh)
+        if m is not None:
+            dh_prev.mul_(m)
+        if k_h is not None:
+            dh_prev.addcmul_(dh, k_h[t])
+        if t > 0:
+            dh_prev += dys[t - 1]
+        dh = dh_prev
+
+    d_xp = d_a_buf if needs[0] else None
+    d_w_hh = None
+    if needs[3]:
+        h_in = hs[:-1] if m is None else hs[:-1] * m  # (T, B, H): h_{t-1} * m
+        d_w_hh = torch.mm(d_a_buf.view(T * B, H4).t(), h_in.reshape(T * B, H))
+    d_w_ci = (d_ap_buf[..., :H] * c_prev).sum((0, 1)) if needs[4] else None
+    d_w_cf = (d_ap_buf[..., H : 2 * H] * c_prev).sum((0, 1)) if needs[5] else None
+    d_w_co = (d_ap_buf[..., 3 * H :] * c_tilde).sum((0, 1)) if needs[6] else None
+    d_gamma_g = d_beta_g = None
+    if gamma_g is not None:
+        a_hat = (s["a_raw"].view(T, B, 4, H) - s["mu_g"]) * s["rstd_g"]  # (T, B, 4, H)
+        d_gamma_g = (d_ap_buf.view(T, B, 4, H) * a_hat).sum((0, 1)).view(H4) if needs[7] else None
+        d_beta_g = d_ap_buf.sum((0, 1)) if needs[8] else None
+    d_gamma_c = d_beta_c = None
+    if gamma_c is not None:
+        c_hat = (c_tilde - s["mu_c"]) * s["rstd_c"]  # (T, B, H)
+        d_gamma_c = (d_n_buf * c_hat).sum((0, 1)) if needs[9] else None
+        d_beta_c = d_n_buf.sum((0, 1)) if needs[10] else None
+    d_h0 = dh if needs[1] else None
+    d_c0 = dc if needs[2] else None
+    return d_xp, d_h0, d_c0, d_w_hh, d_w_ci, d_w_cf, d_w_co, d_gamma_g, d_beta_g, d_gamma_c, d_beta_c

@@ -1,0 +1,179 @@
+"""lstm_scan against the step equations run through autograd, gradcheck, inference, float32, bfloat16."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from rnnkit.kernels.lstm import lstm_scan
+
+OPTIONS = ("peephole", "ln_gates", "ln_cell", "keep", "recurrent_mask")
+COMBOS = [dict(zip(OPTIONS, flags)) for flags in itertools.product((False, True), repeat=len(OPTIONS))]
+
+
+def combo_id(combo: dict[str, bool]) -> str:
+    return "+".join(name for name, on in combo.items() if on) or "plain"
+
+
+def make_inputs(T, B, H, combo, *, dtype=torch.float64, keep_width=None, seed=0):
+    """Random arguments for lstm_scan; differentiable ones require grad."""
+    gen = torch.Generator().manual_seed(seed)
+
+    def rand(*shape, scale=1.0):
+        return (torch.randn(*shape, generator=gen, dtype=torch.float64) * scale).to(dtype).requires_grad_()
+
+    def bits(*shape, p):
+        return (torch.rand(*shape, generator=gen, dtype=torch.float64) < p).to(dtype)
+
+    args = {"xp": rand(T, B, 4 * H), "h0": rand(B, H, scale=0.5), "c0": rand(B, H), "weight_hh": rand(4 * H, H, scale=0.5)}
+    kwargs = {}
+    if combo["peephole"]:
+        kwargs |= {"weight_ci": rand(H), "weight_cf": rand(H), "weight_co": rand(H)}
+    if combo["ln_gates"]:
+        kwargs |= {"ln_gates_weight": rand(4 * H, scale=0.3), "ln_gates_bias": rand(4 * H, scale=0.3)}
+        kwargs["ln_gates_weight"].data += 1
+    if combo["ln_cell"]:
+        kwargs |= {"ln_cell_weight": rand(H, scale=0.3), "ln_cell_bias": rand(H, scale=0.3)}
+        kwargs["ln_cell_weight"].data += 1
+    if combo["keep"]:
+        kwargs["keep_h"] = bits(T, B, keep_width or H, p=0.3)
+        kwargs["keep_c"] = bits(T, B, keep_width or H, p=0.3)
+    if combo["recurrent_mask"]:
+        kwargs["recurrent_mask"] = bits(B, H, p=0.7) / 0.7
+    return args, kwargs
+
+
+def reference(xp, h0, c0, weight_hh, *, weight_ci=None, weight_cf=None, weight_co=None, ln_gates_weight=None,
+              ln_gates_bias=None, ln_cell_weight=None, ln_cell_bias=None, ln_eps=1e-5, keep_h=None, keep_c=None,
+              recurrent_mask=None):  # fmt: skip
+    """The step equations of the contract, written plainly and differentiated by autograd."""
+    H = h0.shape[1]
+    h, c, ys = h0, c0, []
+    for t, xp_t in enumerate(xp.unbind(0)):
+        h_in = h * recurrent_mask if recurrent_mask is not None else h
+        a = xp_t + h_in @ weight_hh.T
+        if ln_gates_weight is not None:
+            blocks = [F.layer_norm(block, (H,), eps=ln_eps) for block in a.chunk(4, -1)]
+            a = torch.cat(blocks, -1) * ln_gates_weight + ln_gates_bias
+        a_i, a_f, a_g, a_o = a.chunk(4, -1)
+        i = torch.sigmoid(a_i + (weight_ci * c if weight_ci is not None else 0))
+        f = torch.sigmoid(a_f + (weight_cf * c if weight_cf is not None else 0))
+        g = torch.tanh(a_g)
+        c_tilde = f * c + i * g
+        o = torch.sigmoid(a_o + (weight_co * c_tilde if weight_co is not None else 0))
+        n = c_tilde
+        if ln_cell_weight is not None:
+            n = F.layer_norm(c_tilde, (H,), ln_cell_weight, ln_cell_bias, ln_eps)
+        h_tilde = o * torch.tanh(n)
+        c = keep_c[t] * c + (1 - keep_c[t]) * c_tilde if keep_c is not None else c_tilde
+        h = keep_h[t] * h + (1 - keep_h[t]) * h_tilde if keep_h is not None else h_tilde
+        ys.append(h)
+    return torch.stack(ys), h, c
+
+
+def outputs_and_grads(fn, args, kwargs, seed=1):
+    """Outputs of fn and the gradients of a random linear loss of all three outputs w.r.t. every input."""
+    ys, h, c = fn(**args, **kwargs)
+    gen = torch.Generator().manual_seed(seed)
+    weights = [torch.randn(x.shape, generator=gen, dtype=torch.float64).to(x.dtype) for x in (ys, h, c)]
+    loss = sum((x * w).sum() for x, w in zip((ys, h, c), weights))
+    inputs = [v for v in [*args.values(), *kwargs.values()] if v.requires_grad]
+    grads = torch.autograd.grad(loss, inputs)
+    return (ys, h, c), grads
+
+
+@pytest.mark.parametrize("combo", COMBOS, ids=combo_id)
+def test_matches_autograd_reference_float64(combo):
+    args, kwargs = make_inputs(6, 3, 5, combo)
+    outs, grads = outputs_and_grads(lstm_scan, args, kwargs)
+    ref_outs, ref_grads = outputs_and_grads(reference, args, kwargs)
+    for got, want in zip((*outs, *grads), (*ref_outs, *ref_grads)):
+        assert got.shape == want.shape
+        assert torch.allclose(got, want, rtol=0, atol=1e-10), (got - want).abs().max()
+
+
+@pytest.mark.parametrize("combo", COMBOS, ids=combo_id)
+def test_gradcheck(combo):
+    args, kwargs = make_inputs(3, 2, 3, combo, seed=2)
+    names = [k for k, v in {**args, **kwargs}.items() if v.requires_grad]
+    fixed = {k: v for k, v in kwargs.items() if not v.requires_grad}
+
+    def fn(*tensors):
+        return lstm_scan(*tensors[:4], **dict(zip(names[4:], tensors[4:])), **fixed)
+
+    assert torch.autograd.gradcheck(fn, [*args.values(), *(kwargs[k] for k in names[4:])])
+
+
+def test_keep_masks_broadcast_over_units():
+    combo = dict.fromkeys(OPTIONS, True)
+    args, kwargs = make_inputs(5, 4, 3, combo, keep_width=1, seed=3)
+    outs, grads = outputs_and_grads(lstm_scan, args, kwargs)
+    ref_outs, ref_grads = outputs_and_grads(reference, args, kwargs)
+    for got, want in zip((*outs, *grads), (*ref_outs, *ref_grads)):
+        assert torch.allclose(got, want, rtol=0, atol=1e-10)
+
+
+@pytest.mark.parametrize("combo", [COMBOS[0], COMBOS[-1]], ids=combo_id)
+def test_inference_equals_training_path(combo):
+    args, kwargs = make_inputs(7, 3, 4, combo, dtype=torch.float32, seed=4)
+    trained = lstm_scan(**args, **kwargs)
+    with torch.no_grad():
+        inferred = lstm_scan(**args, **kwargs)
+    for got, want in zip(inferred, trained):
+        assert not got.requires_grad
+        assert torch.equal(got, want.detach())
+
+
+def test_inference_saves_nothing():
+    args, kwargs = make_inputs(4, 2, 3, COMBOS[-1], dtype=torch.float32)
+    detached = {k: v.detach() for k, v in {**args, **kwargs}.items()}
+    ys, h, c = lstm_scan(**detached)
+    assert ys.grad_fn is None and h.grad_fn is None and c.grad_fn is None
+
+
+@pytest.mark.parametrize("combo", [COMBOS[0], COMBOS[-1]], ids=combo_id)
+def test_float32_close_to_float64(combo):
+    args, kwargs = make_inputs(20, 8, 16, combo, seed=5)
+    outs64, grads64 = outputs_and_grads(lstm_scan, args, kwargs)
+    args32 = {k: v.detach().float().requires_grad_() for k, v in args.items()}
+    kwargs32 = {k: v.detach().float().requires_grad_(v.requires_grad) for k, v in kwargs.items()}
+    outs32, grads32 = outputs_and_grads(lstm_scan, args32, kwargs32)
+    for got, want in zip((*outs32, *grads32), (*outs64, *grads64)):
+        assert got.dtype == torch.float32
+        scale = max(1.0, want.abs().max().item())
+        assert (got.double() - want).abs().max().item() <= 1e-5 * scale
+
+
+def test_matches_torch_nn_lstm():
+    torch.manual_seed(6)
+    T, B, I, H = 5, 3, 4, 6
+    lstm = torch.nn.LSTM(I, H).double()
+    x = torch.randn(T, B, I, dtype=torch.float64)
+    h0, c0 = torch.randn(1, B, H, dtype=torch.float64), torch.randn(1, B, H, dtype=torch.float64)
+    want, (h_want, c_want) = lstm(x, (h0, c0))
+    xp = x @ lstm.weight_ih_l0.T + lstm.bias_ih_l0 + lstm.bias_hh_l0
+    ys, h, c = lstm_scan(xp, h0[0], c0[0], lstm.weight_hh_l0)
+    assert torch.allclose(ys, want, atol=1e-12)
+    assert torch.allclose(h, h_want[0], atol=1e-12) and torch.allclose(c, c_want[0], atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda a, k: a.update(xp=a["xp"][..., :-1]), "xp"),
+        (lambda a, k: a.update(c0=a["c0"][:, :-1]), "c0"),
+        (lambda a, k: a.update(weight_hh=a["weight_hh"][:, :-1]), "weight_hh"),
+        (lambda a, k: k.update(weight_ci=torch.zeros(2)), "weight_ci"),
+        (lambda a, k: k.update(ln_cell_weight=torch.ones(3)), "ln_cell_weight and ln_cell_bias"),
+        (lambda a, k: k.update(keep_h=torch.zeros(4, 2, 2)), "keep_h"),
+        (lambda a, k: k.update(recurrent_mask=torch.ones(2, 1)), "recurrent_mask"),
+    ],
+)
+def test_bad_shapes_are_named(change, message):
+    args, kwargs = make_inputs(4, 2, 3, COMBOS[0], dtype=torch.float32)
+    change(args, kwargs)
+    with pytest.raises(ValueError, match=message):
+        lstm_scan(**args, **kwargs)

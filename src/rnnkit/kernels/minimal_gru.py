@@ -1,0 +1,132 @@
+r"""Fused minimal-GRU kernel: the whole sequence forward, and backpropagation through time written by hand.
+
+The minimal GRU has one update gate and no reset gate (seed 000, eq. 10-14, with c<t> = a<t> = h_t).
+Forward, for t = 1..T (gate order u, c; ``m`` is the recurrent mask, 1 if not given; ``k_t`` is the
+keep mask, 0 if not given)::
+
+    [a_u, a_c] = xp_t + (h_{t-1} * m) W_hh^T        xp_t = x_t W_ih^T + b_ih + b_hh
+    gamma_u = sigmoid(a_u)                          eq. 11
+    c~      = tanh(a_c)                             eq. 10
+    h~      = gamma_u * c~ + (1 - gamma_u) * h_{t-1}  eq. 12
+    h_t     = k_t * h_{t-1} + (1 - k_t) * h~        ys_t = h_t
+
+Backward, for t = T..1. ``dh_t`` is the gradient reaching h_t: dL/dys_t plus what step t+1 sent back
+(and dL/dh_T at the last step)::
+
+    dh~  = (1 - k_t) * dh_t
+    da_u = dh~ * (c~ - h_{t-1}) * gamma_u * (1 - gamma_u)
+    da_c = dh~ * gamma_u * (1 - c~^2)
+    da_t = [da_u, da_c]                              = dxp_t
+    dh_{t-1} = k_t * dh_t + (1 - gamma_u) * dh~ + m * (da_t W_hh)
+
+After the loop, with dA = [da_1; ..; da_T] and H = [h_0 * m; ..; h_{T-1} * m] stacked over time and
+batch, one matmul gives dW_hh = dA^T H.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch.autograd.function import once_differentiable
+
+from rnnkit.kernels._common import check_keep, check_recurrent_mask, check_scan, needs_grad
+from rnnkit.kernels.linear import linear
+
+_KERNEL = "minimal_gru_scan"
+
+
+def minimal_gru_scan(
+    xp: torch.Tensor,
+    h0: torch.Tensor,
+    weight_hh: torch.Tensor,
+    *,
+    keep: torch.Tensor | None = None,
+    recurrent_mask: torch.Tensor | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Run a minimal GRU over a whole sequence.
+
+    Args:
+        xp: (T, B, 2H) input projections of all steps, gate order u, c, with both biases added.
+        h0: (B, H) initial state.
+        weight_hh: (2H, H) recurrent weights (rows: update gate, then candidate).
+        keep: (T, B, H) or (T, B, 1) float mask; where 1 the state is carried over unchanged (zoneout,
+            sequence lengths). Not differentiated.
+        recurrent_mask: (B, H) float mask multiplying h_{t-1} where it enters the recurrent matmul
+            (variational dropout). Not differentiated.
+
+    Returns:
+        ys (T, B, H), the state after every step, and h_T (B, H).
+    """
+    steps, batch, hidden = check_scan(_KERNEL, xp, h0, weight_hh, 2)
+    check_keep(_KERNEL, "keep", keep, steps, batch, hidden)
+    check_recurrent_mask(_KERNEL, recurrent_mask, batch, hidden)
+    if needs_grad(xp, h0, weight_hh):
+        return _MinimalGRUScan.apply(xp, h0, weight_hh, keep, recurrent_mask)
+    ys, h_T, _ = _forward(xp, h0, weight_hh, keep, recurrent_mask, save=False)
+    return ys, h_T
+
+
+def _forward(xp, h0, weight_hh, keep, recurrent_mask, *, save: bool):
+    """The loop through time. Returns ys, h_T and, if ``save``, every step's [gamma_u, c~]."""
+    xp, h0, weight_hh = xp.detach(), h0.detach(), weight_hh.detach()
+    T, B, H2 = xp.shape
+    H = H2 // 2
+    m = recurrent_mask
+    # hs[0] = h0 and hs[1:] = ys: the states before each step are then hs[:-1] without a copy.
+    hs = xp.new_empty(T + 1, B, H)
+    hs[0] = h0
+    gates = xp.new_empty(T if save else 1, B, 2 * H)  # (T, B, 2H): [gamma_u, c~] of every step
+    ks = keep.unbind(0) if keep is not None else [None] * T
+    gs = gates.unbind(0) if save else [gates[0]] * T
+    for x, h_prev, h, k, g in zip(xp.unbind(0), hs[:-1].unbind(0), hs[1:].unbind(0), ks, gs):
+        torch.add(x, linear(h_prev if m is None else h_prev * m, weight_hh), out=g)  # [a_u, a_c]
+        gamma_u, c_tilde = g[:, :H].sigmoid_(), g[:, H:].tanh_()
+        torch.lerp(h_prev, c_tilde, gamma_u, out=h)  # h~ = gamma_u * c~ + (1 - gamma_u) * h_{t-1}
+        if k is not None:
+            torch.lerp(h, h_prev, k, out=h)  # h_t = k * h_{t-1} + (1 - k) * h~
+    return hs[1:], hs[-1].clone(), (hs, gates) if save else None
+
+
+class _MinimalGRUScan(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, xp, h0, weight_hh, keep, recurrent_mask):
+        ys, h_T, (hs, gates) = _forward(xp, h0, weight_hh, keep, recurrent_mask, save=True)
+        ctx.save_for_backward(hs, gates, weight_hh, keep, recurrent_mask)
+        ctx.mark_non_differentiable(*(t for t in (keep, recurrent_mask) if t is not None))
+        return ys, h_T
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, dys, dh_T):
+        hs, gates, weight_hh, keep, m = ctx.saved_tensors
+        T, B, H2 = gates.shape
+        H = H2 // 2
+        gamma_u, c_tilde = gates[..., :H], gates[..., H:]
+        h_prev = hs[:-1]
+        # The factors of dh~ in da_t and in dh_{t-1}, which do not depend on the carried gradient,
+        # for all steps at once: da_t = dh~ * coef[t] (as (B, 2, H)), and (1 - gamma_u).
+        coef = gates.new_empty(T, B, 2, H)
+        torch.mul(c_tilde - h_prev, gamma_u * (1 - gamma_u), out=coef[:, :, 0])
+        torch.mul(gamma_u, 1 - c_tilde * c_tilde, out=coef[:, :, 1])
+        carry = 1 - gamma_u  # dh_{t-1} gets (1 - gamma_u) * dh~ directly
+        if keep is not None:
+            coef.mul_((1 - keep).unsqueeze(2))
+            carry = keep + carry * (1 - keep)  # k * dh + (1 - gamma_u) * (1 - k) * dh
+        w_t = weight_hh.t().contiguous()  # (H, 2H): da W_hh = linear(da, W_hh^T)
+        da = gates.new_empty(T, B, 2 * H)  # da_t = dxp_t
+        dys_t, coefs, carries, das = dys.unbind(0), coef.unbind(0), carry.unbind(0), da.unbind(0)
+        dh = dys_t[T - 1] + dh_T
+        for t in range(T - 1, -1, -1):
+            torch.mul(dh.unsqueeze(1), coefs[t], out=das[t].view(B, 2, H))  # [da_u, da_c]
+            back = linear(das[t], w_t)  # da_t W_hh
+            if m is not None:
+                back.mul_(m)
+            back.addcmul_(carries[t], dh)
+            if t > 0:
+                back += dys_t[t - 1]
+            dh = back
+        need = ctx.needs_input_grad
+        dw = None
+        if need[2]:
+            h_in = h_prev if m is None else h_prev * m  # (T, B, H)
+            dw = da.reshape(T * B, 2 * H).t() @ h_in.reshape(T * B, H)  # (2H, H)
+        return da if need[0] else None, dh if need[1] else None, dw, None, None

@@ -1,0 +1,113 @@
+"""minimal_gru_scan against autograd through the plainly written minimal-GRU step (seed 000, eq. 10-14)."""
+
+import itertools
+
+import pytest
+import torch
+
+from rnnkit.kernels.minimal_gru import minimal_gru_scan
+
+T, B, H = 5, 3, 6
+
+
+def reference(xp, h0, weight_hh, keep=None, recurrent_mask=None):
+    """The minimal-GRU step equations of the module docstring, differentiated by autograd."""
+    h, ys = h0, []
+    for t in range(xp.shape[0]):
+        h_in = h if recurrent_mask is None else h * recurrent_mask
+        a_u, a_c = (xp[t] + h_in @ weight_hh.T).chunk(2, -1)
+        gamma_u = torch.sigmoid(a_u)
+        c_tilde = torch.tanh(a_c)
+        h_tilde = gamma_u * c_tilde + (1 - gamma_u) * h
+        h = h_tilde if keep is None else keep[t] * h + (1 - keep[t]) * h_tilde
+        ys.append(h)
+    return torch.stack(ys), h
+
+
+def inputs(dtype, keep, mask):
+    g = torch.Generator().manual_seed(1)
+
+    def rand(*shape, scale=1.0):
+        return (torch.randn(*shape, generator=g, dtype=torch.float64) * scale).to(dtype).requires_grad_()
+
+    xp, h0, w = rand(T, B, 2 * H), rand(B, H), rand(2 * H, H, scale=0.5)
+    k = None
+    if keep == "full":
+        k = (torch.rand(T, B, H, generator=g) < 0.3).to(dtype)
+    elif keep == "lengths":  # sequences of lengths 5, 3, 1: kept unchanged past their end
+        k = (torch.arange(T)[:, None, None] >= torch.tensor([5, 3, 1])[None, :, None]).to(dtype)
+    m = (torch.rand(B, H, generator=g) < 0.7).to(dtype) / 0.7 if mask else None
+    return xp, h0, w, k, m
+
+
+def outputs_and_grads(fn, xp, h0, w, k, m):
+    ys, h_T = fn(xp, h0, w, k, m)
+    g = torch.Generator().manual_seed(2)
+    loss = (ys * torch.randn(ys.shape, generator=g, dtype=torch.float64).to(ys.dtype)).sum()
+    loss = loss + (h_T * torch.randn(h_T.shape, generator=g, dtype=torch.float64).to(ys.dtype)).sum()
+    return [ys, h_T, *torch.autograd.grad(loss, [xp, h0, w])]
+
+
+def kernel(xp, h0, w, keep, recurrent_mask):
+    return minimal_gru_scan(xp, h0, w, keep=keep, recurrent_mask=recurrent_mask)
+
+
+@pytest.mark.parametrize("keep,mask", list(itertools.product([None, "full", "lengths"], [False, True])))
+def test_matches_autograd_float64(keep, mask):
+    args = inputs(torch.float64, keep, mask)
+    got = outputs_and_grads(kernel, *args)
+    want = outputs_and_grads(reference, *args)
+    for a, e in zip(got, want):
+        torch.testing.assert_close(a, e, rtol=0, atol=1e-10)
+
+
+@pytest.mark.parametrize("keep,mask", [("full", True), (None, False)])
+def test_float32_close_to_float64(keep, mask):
+    got = outputs_and_grads(kernel, *inputs(torch.float32, keep, mask))
+    want = outputs_and_grads(reference, *inputs(torch.float64, keep, mask))
+    for a, e in zip(got, want):
+        torch.testing.assert_close(a.double(), e, rtol=1e-5, atol=1e-5)
+
+
+def test_gradcheck():
+    xp, h0, w, k, m = inputs(torch.float64, "full", True)
+    xp, k = xp[:3, :2].detach().requires_grad_(), k[:3, :2]
+    h0, m = h0[:2].detach().requires_grad_(), m[:2]
+    assert torch.autograd.gradcheck(lambda *a: minimal_gru_scan(*a, keep=k, recurrent_mask=m), (xp, h0, w))
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_inference_equals_training(dtype):
+    xp, h0, w, k, m = inputs(dtype, "full", True)
+    ys, h_T = minimal_gru_scan(xp, h0, w, keep=k, recurrent_mask=m)
+    assert ys.grad_fn is not None
+    with torch.no_grad():
+        ys_inf, h_inf = minimal_gru_scan(xp, h0, w, keep=k, recurrent_mask=m)
+    assert ys_inf.grad_fn is None
+    assert torch.equal(ys_inf, ys.detach()) and torch.equal(h_inf, h_T.detach())
+
+
+def test_hand_worked_step():
+    """One step with zero state and zero recurrent weights: h_1 = sigmoid(xp_u) * tanh(xp_c)."""
+    xp = torch.tensor([[[0.0, 2.0, 1.0, -1.0]]], dtype=torch.float64)  # (T=1, B=1, 2H=4): a_u, a_c
+    ys, h_T = minimal_gru_scan(xp, torch.zeros(1, 2, dtype=torch.float64), torch.zeros(4, 2, dtype=torch.float64))
+    want = torch.tensor([[0.5 * 0.7615941559557649, -0.8807970779778823 * 0.7615941559557649]], dtype=torch.float64)
+    torch.testing.assert_close(h_T, want, rtol=0, atol=1e-12)
+    torch.testing.assert_close(ys[0], want, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "change,message",
+    [
+        (lambda a: {**a, "xp": a["xp"][0]}, "xp must be"),
+        (lambda a: {**a, "h0": a["h0"][:, :-1]}, "does not match h0"),
+        (lambda a: {**a, "weight_hh": a["weight_hh"][:, :-1]}, "weight_hh must be"),
+        (lambda a: {**a, "keep": torch.ones(T, B, 2)}, "keep must be"),
+        (lambda a: {**a, "recurrent_mask": torch.ones(B + 1, H)}, "recurrent_mask must be"),
+    ],
+)
+def test_bad_input_names_the_argument(change, message):
+    xp, h0, w, _, _ = inputs(torch.float32, None, False)
+    args = change({"xp": xp, "h0": h0, "weight_hh": w, "keep": None, "recurrent_mask": None})
+    with pytest.raises(ValueError, match=message):
+        minimal_gru_scan(**args)

@@ -1,0 +1,147 @@
+"""The cell contract: what a recurrent cell is, so that ``rnnkit.layers.Recurrent`` can run any of them.
+
+A cell is an ``nn.Module`` that computes ONE time step. Subclass :class:`RecurrentCell` (or provide the
+same members on any ``nn.Module``) and ``Recurrent`` runs it over sequences, stacked, in both
+directions, with dropout, zoneout and sequence lengths.
+
+Required::
+
+    cell.input_size: int                        # size of x_t
+    cell.hidden_size: int                       # size of the recurrent state's h
+    cell.initial_state(batch_size, *, dtype=None, device=None) -> State   # zeros
+    cell.forward(x_t, state) -> (y_t, state)    # x_t: (B, input_size); y_t: (B, output_size)
+
+``State`` is a ``Tensor`` of shape (B, hidden_size) or a (named) tuple of such tensors
+(``LSTMState(h, c)``); a layer stacks, slices and masks it leaf by leaf.
+
+Optional, with the defaults :class:`RecurrentCell` provides:
+
+- ``cell.output_size: int`` (default ``hidden_size``): the size of ``y_t`` (an LSTM with a
+  projection outputs ``proj_size``).
+- ``cell.output(state) -> y_t`` (default: the state itself, or its first leaf, ``h``): the output read
+  from a state. When a layer holds a state over a step (``keep`` below), the step's output is the
+  output of the held state.
+- ``cell.scan(x, state, *, keep=None, recurrent_mask=None) -> (ys, state)``: the whole sequence
+  ``x: (T, B, input_size)`` at once, ``ys: (T, B, output_size)``. The default runs ``forward`` step by
+  step (:func:`scan_steps`); the built-in cells project all inputs in one matmul and call a fused
+  kernel. ``keep`` is a state-shaped structure of masks of shape (T, B, ·) or (T, B, 1): where 1 the
+  state is carried over unchanged,
+
+      s_t = keep_t * s_{t-1} + (1 - keep_t) * s~_t        (s~_t the cell's new state)
+
+  which expresses zoneout and the end of a sequence alike.
+- ``cell.supports_recurrent_mask: bool`` (default False): ``forward`` and ``scan`` take
+  ``recurrent_mask: (B, hidden_size)``, which multiplies ``h_{t-1}`` where it enters the recurrent
+  matmul (variational recurrent dropout: one mask for the whole sequence).
+- ``cell.with_input_size(n) -> cell``: a fresh, newly initialised cell with the same options and input
+  size ``n``; ``Recurrent`` builds stacked layers and the reverse direction from it.
+"""
+
+from __future__ import annotations
+
+import abc
+
+import torch
+from torch import Tensor, nn
+
+from rnnkit.cells.state import State, map_state, state_leaves
+
+
+class RecurrentCell(nn.Module, metaclass=abc.ABCMeta):
+    """Base of all cells: one step ``forward(x_t, state) -> (y_t, state)`` plus the contract's defaults."""
+
+    input_size: int
+    hidden_size: int
+    supports_recurrent_mask: bool = False
+
+    @property
+    def output_size(self) -> int:
+        return self.hidden_size
+
+    def initial_state(
+        self, batch_size: int, *, dtype: torch.dtype | None = None, device: torch.device | None = None
+    ) -> State:
+        """Zeros of shape (batch_size, hidden_size), in the dtype and device of the cell's parameters."""
+        dtype, device = _default_factory(self, dtype, device)
+        return torch.zeros(batch_size, self.hidden_size, dtype=dtype, device=device)
+
+    @abc.abstractmethod
+    def forward(self, x_t: Tensor, state: State) -> tuple[Tensor, State]:
+        """One step: ``x_t (B, input_size)`` and ``s_{t-1}`` to ``(y_t (B, output_size), s_t)``."""
+
+    def output(self, state: State) -> Tensor:
+        """The per-step output read from a state: the state itself or its first leaf."""
+        return state_leaves(state)[0]
+
+    def scan(
+        self, x: Tensor, state: State, *, keep: State | None = None, recurrent_mask: Tensor | None = None
+    ) -> tuple[Tensor, State]:
+        """The whole sequence ``x (T, B, input_size)``; see the module docstring for ``keep``."""
+        return scan_steps(self, x, state, keep=keep, recurrent_mask=recurrent_mask)
+
+
+def _default_factory(
+    module: nn.Module, dtype: torch.dtype | None, device: torch.device | None
+) -> tuple[torch.dtype, torch.device]:
+    """The dtype and device of ``module``'s first parameter where not given."""
+    param = next(module.parameters(), None)
+    if dtype is None:
+        dtype = param.dtype if param is not None else torch.get_default_dtype()
+    if device is None:
+        device = param.device if param is not None else torch.device("cpu")
+    return dtype, device
+
+
+def cell_output(cell: nn.Module, state: State) -> Tensor:
+    """``cell.output(state)`` if the cell defines it, else the contract's default (the first leaf)."""
+    output = getattr(cell, "output", None)
+    return output(state) if output is not None else state_leaves(state)[0]
+
+
+def scan_steps(
+    cell: nn.Module,
+    x: Tensor,
+    state: State,
+    *,
+    keep: State | None = None,
+    recurrent_mask: Tensor | None = None,
+) -> tuple[Tensor, State]:
+    """Run ``cell.forward`` over ``x (T, B, input_size)``, one step at a time.
+
+    With ``keep``: ``s_t = keep_t * s_{t-1} + (1 - keep_t) * s~_t`` and ``y_t = cell.output(s_t)``.
+    The steps come from ``x.unbind(0)``: indexing ``x[t]`` in a loop would make the backward pass
+    accumulate a full-size gradient of ``x`` at every step (quadratic in T).
+    """
+    if recurrent_mask is not None and not getattr(cell, "supports_recurrent_mask", False):
+        raise ValueError(f"{type(cell).__name__} does not take a recurrent_mask (supports_recurrent_mask is False)")
+    extra = {} if recurrent_mask is None else {"recurrent_mask": recurrent_mask}
+    keeps = None
+    if keep is not None:
+        per_leaf = [k.unbind(0) for k in state_leaves(keep)]  # each (B, ·), T of them
+        keeps = list(zip(*per_leaf))
+    ys = []
+    for t, x_t in enumerate(x.unbind(0)):
+        y_t, new_state = cell(x_t, state, **extra)
+        if keeps is not None:
+            it = iter(keeps[t])
+            keep_t = map_state(lambda _: next(it), state)
+            state = map_state(lambda k, s, s_new: k * s + (1 - k) * s_new, keep_t, state, new_state)
+            y_t = cell_output(cell, state)
+        else:
+            state = new_state
+        ys.append(y_t)
+    return torch.stack(ys), state  # (T, B, output_size)
+
+
+def init_uniform(parameters, hidden_size: int) -> None:
+    """``torch.nn``'s initialisation of recurrent weights and biases: U(-1/sqrt(H), 1/sqrt(H))."""
+    bound = 1.0 / hidden_size**0.5
+    with torch.no_grad():
+        for p in parameters:
+            p.uniform_(-bound, bound)
+
+
+def check_sizes(input_size: int, hidden_size: int) -> None:
+    """Sizes of a cell are positive integers."""
+    if input_size < 1 or hidden_size < 1:
+        raise ValueError(f"input_size and hidden_size must be positive, got {input_size} and {hidden_size}")

@@ -1,0 +1,81 @@
+"""The minimal GRU: a single update gate and no reset gate (seed 000 eq. 10-14)."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from rnnkit.cells.base import RecurrentCell, check_sizes, init_uniform
+from rnnkit.cells.projection import input_projection, summed_bias
+
+try:
+    from rnnkit.kernels.minimal_gru import minimal_gru_scan
+except ImportError:
+    from rnnkit.cells._fallback_kernels import minimal_gru_scan
+
+
+class MinimalGRUCell(RecurrentCell):
+    r"""One step of the single-gate GRU of seed 000 (eq. 10-14), where the memory is the output.
+
+    .. math::
+        a_u, a_c &= W_{ih} x_t + b_{ih} + W_{hh} (m \odot h_{t-1}) + b_{hh}     \\
+        \gamma_u &= \sigma(a_u)                                                  \\
+        \tilde c_t &= \tanh(a_c)                                                 \\
+        h_t &= \gamma_u \odot \tilde c_t + (1 - \gamma_u) \odot h_{t-1}
+
+    Seed 000 writes :math:`W_c [c^{<t-1>}, x^{<t>}] + b_c`; here that one matrix is split into its input
+    part (``weight_ih``) and recurrent part (``weight_hh``) as in ``torch.nn``, and
+    :math:`a^{<t>} = c^{<t>} = h_t` is the output. :math:`m` is the optional recurrent dropout mask.
+
+    Parameters (gate blocks in the order u, c; all U(-1/sqrt(H), 1/sqrt(H))):
+    ``weight_ih (2H, I)``, ``weight_hh (2H, H)``, ``bias_ih (2H,)``, ``bias_hh (2H,)``.
+    State: a tensor ``h (B, H)``.
+    """
+
+    supports_recurrent_mask = True
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        bias: bool = True,
+        *,
+        device: torch.device | str | None = None,
+        dtype: torch.dtype | None = None,
+    ) -> None:
+        super().__init__()
+        check_sizes(input_size, hidden_size)
+        kw = {"device": device, "dtype": dtype}
+        self.input_size, self.hidden_size, self.bias = input_size, hidden_size, bias
+        self.weight_ih = nn.Parameter(torch.empty(2 * hidden_size, input_size, **kw))
+        self.weight_hh = nn.Parameter(torch.empty(2 * hidden_size, hidden_size, **kw))
+        self.bias_ih = nn.Parameter(torch.empty(2 * hidden_size, **kw)) if bias else None
+        self.bias_hh = nn.Parameter(torch.empty(2 * hidden_size, **kw)) if bias else None
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        init_uniform(self.parameters(), self.hidden_size)
+
+    def forward(self, x_t: Tensor, h: Tensor, *, recurrent_mask: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        m_h = h if recurrent_mask is None else recurrent_mask * h
+        a = F.linear(x_t, self.weight_ih, self.bias_ih) + F.linear(m_h, self.weight_hh, self.bias_hh)
+        a_u, a_c = a.chunk(2, 1)
+        gamma_u = torch.sigmoid(a_u)
+        c_tilde = torch.tanh(a_c)
+        h = gamma_u * c_tilde + (1 - gamma_u) * h
+        return h, h
+
+    def scan(
+        self, x: Tensor, h: Tensor, *, keep: Tensor | None = None, recurrent_mask: Tensor | None = None
+    ) -> tuple[Tensor, Tensor]:
+        """All steps: one matmul ``x W_ih^T + b_ih + b_hh`` for every t, then the fused kernel."""
+        xp = input_projection(x, self.weight_ih, summed_bias(self.bias_ih, self.bias_hh))  # (T, B, 2H)
+        return minimal_gru_scan(xp, h, self.weight_hh, keep=keep, recurrent_mask=recurrent_mask)
+
+    def with_input_size(self, input_size: int) -> MinimalGRUCell:
+        return MinimalGRUCell(input_size, self.hidden_size, self.bias,
+                              device=self.weight_ih.device, dtype=self.weight_ih.dtype)
+
+    def extra_repr(self) -> str:
+        return f"{self.input_size}, {self.hidden_size}, bias={self.bias}"

@@ -1,0 +1,79 @@
+import pytest
+import torch
+from torch import nn
+
+from rnnkit.cells import LSTMState, RecurrentCell, RNNCell, map_state, scan_steps
+from rnnkit.cells.state import state_leaves, unflatten_state
+
+D = torch.float64
+
+
+class Leaky(RecurrentCell):
+    """h_t = (1 - a) h_{t-1} + a tanh(W x_t): a minimal cell written against the contract."""
+
+    def __init__(self, input_size, hidden_size, a=0.5):
+        super().__init__()
+        self.input_size, self.hidden_size, self.a = input_size, hidden_size, a
+        self.W = nn.Linear(input_size, hidden_size, bias=False, dtype=D)
+
+    def forward(self, x_t, h):
+        h = (1 - self.a) * h + self.a * torch.tanh(self.W(x_t))
+        return h, h
+
+
+def test_subclass_gets_the_defaults():
+    cell = Leaky(3, 2)
+    assert cell.output_size == 2 and not cell.supports_recurrent_mask
+    h0 = cell.initial_state(4)
+    assert h0.shape == (4, 2) and h0.dtype == D and not h0.any()
+    x = torch.randn(5, 4, 3, dtype=D)
+    ys, hT = cell.scan(x, h0)
+    h = h0
+    for t in range(5):
+        h = 0.5 * h + 0.5 * torch.tanh(x[t] @ cell.W.weight.T)
+        torch.testing.assert_close(ys[t], h, rtol=0, atol=1e-15)
+    torch.testing.assert_close(hT, h, rtol=0, atol=0)
+
+
+def test_abstract_forward_is_required():
+    class NoForward(RecurrentCell):
+        pass
+
+    with pytest.raises(TypeError):
+        NoForward()
+
+
+def test_keep_holds_the_state_and_output_is_that_of_the_held_state():
+    cell = Leaky(3, 2)
+    x = torch.randn(3, 1, 3, dtype=D)
+    keep = torch.tensor([0.0, 1.0, 0.0], dtype=D).view(3, 1, 1)
+    ys, hT = scan_steps(cell, x, cell.initial_state(1), keep=keep)
+    torch.testing.assert_close(ys[1], ys[0], rtol=0, atol=0)
+    free, _ = scan_steps(cell, x[[0, 2]], cell.initial_state(1))
+    torch.testing.assert_close(ys[2], free[1], rtol=0, atol=1e-15)
+
+
+def test_recurrent_mask_needs_support():
+    with pytest.raises(ValueError, match="recurrent_mask"):
+        scan_steps(Leaky(3, 2), torch.randn(2, 1, 3, dtype=D), torch.zeros(1, 2, dtype=D), recurrent_mask=torch.ones(1, 2))
+
+
+def test_state_helpers():
+    s = LSTMState(torch.ones(2, 3), torch.zeros(2, 4))
+    doubled = map_state(lambda t: 2 * t, s)
+    assert isinstance(doubled, LSTMState) and doubled.h.sum() == 12
+    summed = map_state(lambda a, b: a + b, s, doubled)
+    assert summed.h.sum() == 18 and summed.c.sum() == 0
+    assert [t.shape[-1] for t in state_leaves(s)] == [3, 4]
+    rebuilt = unflatten_state(s, [torch.full((2, 3), 5.0), torch.full((2, 4), 6.0)])
+    assert isinstance(rebuilt, LSTMState) and rebuilt.c[0, 0] == 6.0
+    nested = (torch.ones(1), (torch.zeros(1), torch.ones(1)))
+    assert map_state(lambda t: t + 1, nested)[1][1].item() == 2.0
+    with pytest.raises(TypeError, match="state"):
+        map_state(lambda t: t, {"h": torch.ones(1)})
+
+
+def test_builtin_initial_state_follows_parameters():
+    cell = RNNCell(2, 3, dtype=D)
+    assert cell.initial_state(2).dtype == D
+    assert cell.initial_state(2, dtype=torch.float32).dtype == torch.float32

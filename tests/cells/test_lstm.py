@@ -1,0 +1,165 @@
+import itertools
+import math
+
+import pytest
+import torch
+from torch import nn
+
+from rnnkit.cells import LSTMCell, LSTMState, scan_steps
+
+D = torch.float64
+OPTIONS = [
+    dict(peephole=p, layer_norm=ln, proj_size=pr)
+    for p, ln, pr in itertools.product([False, True], [False, True], [0, 2])
+]
+
+
+@pytest.mark.parametrize("bias", [True, False])
+def test_matches_torch_cell_both_ways(bias):
+    ours = LSTMCell(3, 5, bias, dtype=D)
+    ref = nn.LSTMCell(3, 5, bias, dtype=D)
+    ref.load_state_dict(ours.state_dict())
+    x = torch.randn(4, 3, dtype=D, requires_grad=True)
+    state = LSTMState(torch.randn(4, 5, dtype=D), torch.randn(4, 5, dtype=D))
+    y, (h, c) = ours(x, state)
+    h_ref, c_ref = ref(x, tuple(state))
+    assert torch.equal(y, h)
+    torch.testing.assert_close(h, h_ref, rtol=0, atol=1e-12)
+    torch.testing.assert_close(c, c_ref, rtol=0, atol=1e-12)
+    g_ours = torch.autograd.grad((h.square() + c).sum(), [x, *ours.parameters()])
+    g_ref = torch.autograd.grad((h_ref.square() + c_ref).sum(), [x, *ref.parameters()])
+    for a, b in zip(g_ours, g_ref):
+        torch.testing.assert_close(a, b, rtol=0, atol=1e-12)
+    back = LSTMCell(3, 5, bias, dtype=D)
+    back.load_state_dict(ref.state_dict())
+    torch.testing.assert_close(back(x, state)[0], y, rtol=0, atol=0)
+
+
+def test_projection_matches_torch_lstm_proj_size():
+    cell = LSTMCell(3, 5, proj_size=2, dtype=D)
+    ref = nn.LSTM(3, 5, proj_size=2, dtype=D)
+    ref.load_state_dict({f"{k}_l0": v for k, v in cell.state_dict().items()})
+    x = torch.randn(6, 4, 3, dtype=D)
+    state = LSTMState(torch.randn(4, 2, dtype=D), torch.randn(4, 5, dtype=D))
+    ys, (h, c) = cell.scan(x, state)
+    ys_ref, (h_ref, c_ref) = ref(x, (state.h[None], state.c[None]))
+    assert cell.output_size == 2 and ys.shape == (6, 4, 2)
+    torch.testing.assert_close(ys, ys_ref, rtol=0, atol=1e-12)
+    torch.testing.assert_close(c, c_ref[0], rtol=0, atol=1e-12)
+    assert cell.initial_state(4).h.shape == (4, 2) and cell.initial_state(4).c.shape == (4, 5)
+
+
+def test_peephole_hand_computed_step():
+    # LSTMCell(1, 1, peephole), no bias: weight_ih = [1, 2, 3, 4] (i, f, g, o), weight_hh = 0, w_ci, w_cf, w_co = 0.5, -1, 2
+    cell = LSTMCell(1, 1, bias=False, peephole=True, dtype=D)
+    with torch.no_grad():
+        cell.weight_ih.copy_(torch.tensor([[1.0], [2.0], [3.0], [4.0]]))
+        cell.weight_hh.zero_()
+        cell.weight_ci.fill_(0.5)
+        cell.weight_cf.fill_(-1.0)
+        cell.weight_co.fill_(2.0)
+    sig = lambda v: 1 / (1 + math.exp(-v))  # noqa: E731
+    x, c_prev = 0.3, 0.8
+    i = sig(1 * x + 0.5 * c_prev)
+    f = sig(2 * x - 1.0 * c_prev)
+    g = math.tanh(3 * x)
+    c = f * c_prev + i * g
+    o = sig(4 * x + 2.0 * c)
+    h = o * math.tanh(c)
+    y, state = cell(torch.tensor([[x]], dtype=D), LSTMState(torch.zeros(1, 1, dtype=D), torch.tensor([[c_prev]], dtype=D)))
+    assert state.c.item() == pytest.approx(c, abs=1e-14)
+    assert y.item() == pytest.approx(h, abs=1e-14)
+
+
+def test_zero_peepholes_and_unit_layer_norm_off_are_the_plain_lstm():
+    plain = LSTMCell(3, 4, dtype=D)
+    peep = LSTMCell(3, 4, peephole=True, dtype=D)
+    peep.load_state_dict({**plain.state_dict(), **{f"weight_c{g}": torch.zeros(4, dtype=D) for g in "ifo"}})
+    x, s = torch.randn(2, 3, dtype=D), plain.initial_state(2)
+    s = LSTMState(torch.randn_like(s.h), torch.randn_like(s.c))
+    torch.testing.assert_close(peep(x, s)[1], plain(x, s)[1], rtol=0, atol=0)
+
+
+def test_layer_norm_is_per_gate_block_and_scale_invariant():
+    cell = LSTMCell(3, 4, layer_norm=True, ln_eps=1e-12, dtype=D)
+    with torch.no_grad():
+        cell.ln_gates_weight.uniform_(0.5, 1.5)
+        cell.ln_gates_bias.uniform_(-0.5, 0.5)
+    x, s = torch.randn(2, 3, dtype=D), LSTMState(torch.randn(2, 4, dtype=D), torch.randn(2, 4, dtype=D))
+    y = cell(x, s)[0]
+    shifted = LSTMCell(3, 4, layer_norm=True, ln_eps=1e-12, dtype=D)
+    shifted.load_state_dict(cell.state_dict())
+    with torch.no_grad():
+        shifted.bias_ih[4:8] += 3.0  # one constant over the forget block: removed by that block's mean
+        for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
+            getattr(shifted, name).mul_(2.5)  # the pre-activations scaled: removed by the normalisation
+    torch.testing.assert_close(shifted(x, s)[0], y, rtol=0, atol=1e-10)
+    changed = LSTMCell(3, 4, layer_norm=True, ln_eps=1e-12, dtype=D)
+    changed.load_state_dict(cell.state_dict())
+    with torch.no_grad():
+        changed.bias_ih[4] += 3.0  # a change that is not constant over the block is not removed
+    assert (changed(x, s)[0] - y).abs().max() > 1e-3
+
+
+def test_forget_bias_initialisation():
+    cell = LSTMCell(3, 4, forget_bias=1.0)
+    assert cell.bias_ih[4:8].tolist() == [1.0] * 4 and cell.bias_hh[4:8].tolist() == [0.0] * 4
+    assert (cell.bias_ih[:4].abs() <= 0.5).all() and cell.bias_ih[:4].abs().sum() > 0
+    ln = LSTMCell(3, 4, layer_norm=True, forget_bias=1.0)
+    assert ln.ln_gates_bias.tolist() == [0.0] * 4 + [1.0] * 4 + [0.0] * 8
+    assert ln.bias_ih[4:8].tolist() == [0.0] * 4 and ln.bias_hh[4:8].tolist() == [0.0] * 4
+    assert LSTMCell(3, 4, bias=False, layer_norm=True, forget_bias=1.0).ln_gates_bias[5].item() == 1.0
+    with pytest.raises(ValueError, match="forget_bias"):
+        LSTMCell(3, 4, bias=False, forget_bias=1.0)
+    with pytest.raises(ValueError, match="proj_size"):
+        LSTMCell(3, 4, proj_size=4)
+
+
+@pytest.mark.parametrize("options", OPTIONS, ids=str)
+def test_scan_equals_step_loop_with_keep_and_mask(options):
+    cell = LSTMCell(3, 4, dtype=D, **options)
+    with torch.no_grad():
+        for p in cell.parameters():
+            p.add_(0.1 * torch.randn_like(p))
+    R = options["proj_size"] or 4
+    x = torch.randn(6, 2, 3, dtype=D, requires_grad=True)
+    s0 = LSTMState(torch.randn(2, R, dtype=D, requires_grad=True), torch.randn(2, 4, dtype=D, requires_grad=True))
+    keep = LSTMState(torch.bernoulli(torch.full((6, 2, R), 0.3, dtype=D)), torch.bernoulli(torch.full((6, 2, 4), 0.3, dtype=D)))
+    mask = torch.bernoulli(torch.full((2, R), 0.7, dtype=D)) / 0.7
+    inputs = [x, *s0, *cell.parameters()]
+    for kw in ({}, {"keep": keep, "recurrent_mask": mask}):
+        ys, sT = cell.scan(x, s0, **kw)
+        ys2, sT2 = scan_steps(cell, x, s0, **kw)
+        torch.testing.assert_close(ys, ys2, rtol=0, atol=1e-12)
+        torch.testing.assert_close(tuple(sT), tuple(sT2), rtol=0, atol=1e-12)
+        g = torch.autograd.grad((ys * ys.detach().cos()).sum() + sT.h.sum() + sT.c.sum(), inputs)
+        g2 = torch.autograd.grad((ys2 * ys2.detach().cos()).sum() + sT2.h.sum() + sT2.c.sum(), inputs)
+        for a, b in zip(g, g2):
+            torch.testing.assert_close(a, b, rtol=0, atol=1e-10)
+
+
+@pytest.mark.parametrize("options", OPTIONS, ids=str)
+def test_gradcheck_scan_with_keep_and_mask(options):
+    cell = LSTMCell(2, 3, dtype=D, **options)
+    R = options["proj_size"] or 3
+    x = torch.randn(3, 2, 2, dtype=D, requires_grad=True)
+    s0 = LSTMState(torch.randn(2, R, dtype=D, requires_grad=True), torch.randn(2, 3, dtype=D, requires_grad=True))
+    keep_t = torch.tensor([0.0, 1.0, 0.5], dtype=D).view(3, 1, 1)
+    keep = LSTMState(keep_t.expand(3, 2, 1), (1 - keep_t).expand(3, 2, 1))
+    mask = (torch.arange(2 * R, dtype=D).view(2, R) % 3 != 0).to(D) * 1.5
+    assert torch.autograd.gradcheck(
+        lambda *_: _flat(cell.scan(x, s0, keep=keep, recurrent_mask=mask)), (x, *s0, *cell.parameters())
+    )
+
+
+def test_with_input_size_keeps_options():
+    cell = LSTMCell(3, 4, bias=False, peephole=True, layer_norm=True, forget_bias=2.0, proj_size=2, ln_eps=1e-3)
+    other = cell.with_input_size(6)
+    assert other.weight_ih.shape == (16, 6) and other.weight_hh.shape == (16, 2)
+    for name in ("hidden_size", "bias", "peephole", "layer_norm", "forget_bias", "proj_size", "ln_eps"):
+        assert getattr(other, name) == getattr(cell, name)
+
+
+def _flat(out):
+    ys, state = out
+    return ys, *state

@@ -84,7 +84,7 @@ class GeneratorState(NamedTuple):
 class ConditionalGenerator(nn.Module):
     """One-to-many RNN. ``forward(condition, tokens) -> logits (B, T, V)`` (teacher forcing);
     ``start(condition) -> state``, ``step(tokens (N,), state) -> (log_probs (N, V), state)``,
-    ``reorder_state(state, index) -> state``.
+    ``reorder_state(state, index) -> state``, ``state_batch_size(state) -> N``.
 
     ``condition`` is ``FloatTensor (B, condition_size)`` or ``LongTensor (B,)`` of labels. The model is
     causal, so padding at the end of ``tokens`` never changes the logits of the steps before it.
@@ -152,6 +152,10 @@ class ConditionalGenerator(nn.Module):
         h, hidden = self.rnn(self._inputs(tokens.unsqueeze(1), state.condition), state.hidden)  # (N, 1, H)
         log_probs = F.log_softmax(self.output(self.dropout(h.squeeze(1))), dim=-1)  # (N, V)
         return log_probs, GeneratorState(hidden, state.condition)
+
+    def state_batch_size(self, state: GeneratorState) -> int:
+        """Rows ``N`` of a decoding state (the hidden state's dim 0 is the layer, not the row)."""
+        return state.condition.size(0)
 
     def reorder_state(self, state: GeneratorState, index: Tensor) -> GeneratorState:
         """Select (and duplicate) batch rows ``index (N',)`` of every state tensor, for beam search."""

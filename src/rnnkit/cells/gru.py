@@ -9,10 +9,7 @@ from torch import Tensor, nn
 from rnnkit.cells.base import RecurrentCell, check_sizes, init_uniform
 from rnnkit.cells.projection import input_projection
 
-try:
-    from rnnkit.kernels.gru import gru_scan
-except ImportError:
-    from rnnkit.cells._fallback_kernels import gru_scan
+from rnnkit.kernels.gru import gru_scan
 
 
 class GRUCell(RecurrentCell):

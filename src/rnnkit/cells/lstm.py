@@ -10,10 +10,7 @@ from rnnkit.cells.base import RecurrentCell, check_sizes, init_uniform, scan_ste
 from rnnkit.cells.projection import input_projection, summed_bias
 from rnnkit.cells.state import LSTMState
 
-try:
-    from rnnkit.kernels.lstm import lstm_scan
-except ImportError:
-    from rnnkit.cells._fallback_kernels import lstm_scan
+from rnnkit.kernels.lstm import lstm_scan
 
 
 class LSTMCell(RecurrentCell):

@@ -9,10 +9,7 @@ from torch import Tensor, nn
 from rnnkit.cells.base import RecurrentCell, check_sizes, init_uniform
 from rnnkit.cells.projection import input_projection, summed_bias
 
-try:
-    from rnnkit.kernels.minimal_gru import minimal_gru_scan
-except ImportError:
-    from rnnkit.cells._fallback_kernels import minimal_gru_scan
+from rnnkit.kernels.minimal_gru import minimal_gru_scan
 
 
 class MinimalGRUCell(RecurrentCell):

@@ -11,10 +11,7 @@ from torch import Tensor, nn
 from rnnkit.cells.base import RecurrentCell, check_sizes, init_uniform
 from rnnkit.cells.projection import input_projection, summed_bias
 
-try:
-    from rnnkit.kernels.rnn import rnn_scan
-except ImportError:
-    from rnnkit.cells._fallback_kernels import rnn_scan
+from rnnkit.kernels.rnn import rnn_scan
 
 _ACTIVATIONS = {"tanh": torch.tanh, "relu": torch.relu}
 

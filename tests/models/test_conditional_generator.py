@@ -7,7 +7,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from rnnkit.decoding.greedy import greedy
+from rnnkit.decoding import beam_search, greedy
 from rnnkit.models import ConditionalGenerator, ConditionalGeneratorConfig
 
 PAD, BOS, EOS = 0, 1, 2
@@ -41,9 +41,13 @@ def test_learns_play_titles_from_their_index(site_packages, overfit):
         return F.cross_entropy(model(labels, inputs).flatten(0, 1), targets.flatten(), ignore_index=PAD)
 
     assert overfit(model, loss, steps=150, lr=2e-2) < 0.05
-    decoded = greedy(model, model.start(labels), BOS, EOS, max_len=targets.size(1) + 5)
     chars = {i: ch for ch, i in ids.items()}
+    max_len = targets.size(1) + 5
+    decoded = greedy(model, model.start(labels), BOS, EOS, max_len=max_len)
     assert ["".join(chars[i] for i in row) for row in decoded.tokens] == titles
+    # beam search duplicates and reorders the state's rows through reorder_state
+    beams = beam_search(model, model.start(labels), BOS, EOS, max_len=max_len, beam_size=3)
+    assert ["".join(chars[i] for i in row) for row in beams.tokens] == titles
 
 
 @pytest.mark.parametrize("condition_as", ["initial_state", "input", "both"])

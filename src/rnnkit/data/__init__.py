@@ -27,6 +27,18 @@ from .encode import (
     tagging_source,
 )
 from .errors import DataFormatError, DatasetNotInstalledError
+from .files import (
+    FileData,
+    load_files,
+    read_conll,
+    read_labelled,
+    read_labelled_documents,
+    read_pairs,
+    read_series_csv,
+    read_series_folder,
+    read_text_file,
+    read_ts,
+)
 from .examples import (
     ClassificationExample,
     DocumentExample,
@@ -37,4 +49,5 @@ from .examples import (
 )
 from .sources import BatchSource, BucketBatchSource, StreamBatchSource, epoch_generator
 from .split import hash_split, split_items, stable_hash
+from .tokenize import chars, get_tokenizer, sentences, spaces, words
 from .vocab import BOS, EOS, PAD, SPECIALS, UNK, Vocab

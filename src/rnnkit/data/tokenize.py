@@ -6,6 +6,7 @@ All three are pure functions of the text, so a model's vocabulary and its input 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 # A word is a run of letters/digits that may hold inner apostrophes or hyphens ("don't", "so-called",
 # "o'er"); every other non-space character is a token of its own. Dotted abbreviations ("U.S.") and
@@ -52,3 +53,19 @@ def sentences(text: str) -> list[str]:
         if rest:
             out.append(rest)
     return [s for s in out if s]
+
+
+def spaces(text: str) -> list[str]:
+    """Tokens separated by white space, as written (phoneme strings, pre-tokenized text)."""
+    return text.split()
+
+
+TOKENIZERS: dict[str, Callable[[str], list[str]]] = {"chars": chars, "words": words, "spaces": spaces}
+
+
+def get_tokenizer(name: str, *, lowercase: bool = False) -> Callable[[str], list[str]]:
+    """``"chars"``, ``"words"`` or ``"spaces"``, lowercasing the text first when asked."""
+    if name not in TOKENIZERS:
+        raise ValueError(f"unknown tokenizer {name!r}; one of {sorted(TOKENIZERS)}")
+    fn = TOKENIZERS[name]
+    return (lambda text: fn(text.lower())) if lowercase else fn

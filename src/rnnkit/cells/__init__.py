@@ -9,7 +9,7 @@ from rnnkit.cells.gru import GRUCell
 from rnnkit.cells.lstm import LSTMCell
 from rnnkit.cells.minimal_gru import MinimalGRUCell
 from rnnkit.cells.rnn import RNNCell
-from rnnkit.cells.state import LSTMState, State, map_state
+from rnnkit.cells.state import LSTMState, State, map_state, state_leaves
 
 __all__ = [
     "DeepTransition",
@@ -22,4 +22,5 @@ __all__ = [
     "State",
     "map_state",
     "scan_steps",
+    "state_leaves",
 ]

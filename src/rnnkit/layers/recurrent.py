@@ -77,6 +77,10 @@ class Recurrent(nn.Module):
         self.zoneout = tuple(_probability("zoneout", z) for z in zs)
         self.cells = nn.ModuleList(cells)
         self._check_cells()
+        parts = len(state_leaves(cells[0].initial_state(1)))
+        if len(self.zoneout) not in (1, parts):
+            raise ValueError(f"zoneout {zoneout} gives {len(self.zoneout)} probabilities but the state of "
+                             f"{type(cells[0]).__name__} has {parts} part(s)")
 
     @staticmethod
     def _build_cells(cell, num_layers: int | None, D: int) -> list[nn.Module]:
@@ -206,11 +210,7 @@ class Recurrent(nn.Module):
         """One zoneout keep mask per state part, or None without zoneout."""
         if not any(self.zoneout):
             return None
-        probs = self.zoneout
-        if len(probs) == 1:
-            probs = probs * len(leaves)
-        elif len(probs) != len(leaves):
-            raise ValueError(f"zoneout has {len(probs)} probabilities but the state has {len(leaves)} parts")
+        probs = self.zoneout * len(leaves) if len(self.zoneout) == 1 else self.zoneout
         return [
             zoneout_keep(p, (T, B, leaf.shape[-1]), training=self.training, dtype=x.dtype, device=x.device)
             for p, leaf in zip(probs, leaves)

@@ -25,6 +25,13 @@ def check_contract(attention, query_size: int, key_size: int, value_size: int | 
     garbage[~mask] = 1e3
     context2, weights2 = attention(query, garbage, mask, values)
     assert torch.allclose(weights2, weights) and torch.allclose(context2, context, atol=1e-6)
+    # T queries at once give what each gives alone.
+    queries = torch.randn(B, 4, query_size)
+    many_context, many_weights = attention(queries, keys, mask, values)
+    for t in range(4):
+        one_context, one_weights = attention(queries[:, t], keys, mask, values)
+        assert torch.allclose(many_weights[:, t], one_weights, atol=1e-6)
+        assert torch.allclose(many_context[:, t], one_context, atol=1e-6)
     # Keys projected once and reused give the same result.
     context3, weights3 = attention(query, keys, mask, values, projected_keys=attention.project_keys(keys))
     assert torch.equal(weights3, weights) and torch.equal(context3, context)

@@ -24,3 +24,8 @@ def test_hand_worked_weights():
 def test_size_mismatch_is_reported():
     with pytest.raises(ValueError, match="query must have shape"):
         DotAttention(3)(torch.zeros(2, 4), torch.zeros(2, 5, 3))
+
+
+def test_mask_of_wrong_shape_is_reported():
+    with pytest.raises(ValueError, match="mask must be a bool tensor"):
+        DotAttention(3)(torch.zeros(2, 3), torch.zeros(2, 5, 3), torch.ones(2, 4, dtype=torch.bool))

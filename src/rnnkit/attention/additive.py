@@ -42,5 +42,6 @@ class AdditiveAttention(Attention):
         return self.U(keys)  # (B, S, A)
 
     def score(self, query: Tensor, projected_keys: Tensor) -> Tensor:
-        hidden = torch.tanh(self.W(query).unsqueeze(1) + projected_keys)  # (B, 1, A) + (B, S, A) -> (B, S, A)
-        return self.v(hidden).squeeze(2)  # (B, S)
+        # (B, T, 1, A) + (B, 1, S, A) -> (B, T, S, A)
+        hidden = torch.tanh(self.W(query).unsqueeze(2) + projected_keys.unsqueeze(1))
+        return self.v(hidden).squeeze(3)  # (B, T, S)

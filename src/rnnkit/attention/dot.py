@@ -19,7 +19,7 @@ from rnnkit.attention.base import Attention
 
 
 class DotAttention(Attention):
-    """``e_s = q . k_s``. ``forward(query (B, H), keys (B, S, H), mask (B, S)) -> (context, weights)``."""
+    """``e_s = q . k_s``. ``forward(query (B, H), keys (B, S, H), mask (B, S)) -> (context (B, H), weights (B, S))``."""
 
     def __init__(self, size: int, scaled: bool = False) -> None:
         super().__init__()
@@ -29,7 +29,7 @@ class DotAttention(Attention):
         self.scaled = scaled
 
     def score(self, query: Tensor, projected_keys: Tensor) -> Tensor:
-        e = projected_keys.bmm(query.unsqueeze(2)).squeeze(2)  # (B, S, H) @ (B, H, 1) -> (B, S)
+        e = query.bmm(projected_keys.transpose(1, 2))  # (B, T, H) @ (B, H, S) -> (B, T, S)
         return e / math.sqrt(self.query_size) if self.scaled else e
 
     def extra_repr(self) -> str:

@@ -32,4 +32,4 @@ class GeneralAttention(Attention):
         return self.linear_in(keys)  # (B, S, Hq)
 
     def score(self, query: Tensor, projected_keys: Tensor) -> Tensor:
-        return projected_keys.bmm(query.unsqueeze(2)).squeeze(2)  # (B, S, Hq) @ (B, Hq, 1) -> (B, S)
+        return query.bmm(projected_keys.transpose(1, 2))  # (B, T, Hq) @ (B, Hq, S) -> (B, T, S)

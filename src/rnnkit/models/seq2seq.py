@@ -245,7 +245,8 @@ class Seq2Seq(nn.Module):
         return torch.cat(parts, dim=-1)
 
     def _attend(self, top: Tensor, state: Seq2SeqState) -> tuple[Tensor, Tensor | None]:
-        """Output vector ``o_t (B, H)`` and attention weights ``(B, S)`` from the top decoder state ``s_t``."""
+        """Output vectors ``o (B, [T,] H)`` and attention weights ``(B, [T,] S)`` from top decoder states
+        ``s (B, [T,] H)``: one step, or all steps of a teacher-forced pass at once."""
         if self.attention is None:
             return top, None
         context, weights = self.attention(top, state.memory, state.mask, projected_keys=state.projected_keys)
@@ -293,11 +294,7 @@ class Seq2Seq(nn.Module):
             context = state.context.unsqueeze(1).expand(-1, tgt_in.size(1), -1)  # (B, T, Hc)
             embedded = torch.cat([embedded, context], dim=-1)  # (B, T, E + Hc)
         tops, _ = self.decoder(embedded, state.hidden)  # (B, T, H)
-        if self.attention is None:
-            return Seq2SeqOutput(self.output(self.dropout(tops)), None)
-        attended = [self._attend(tops[:, t], state) for t in range(tgt_in.size(1))]
-        vectors = torch.stack([vector for vector, _ in attended], 1)  # (B, T, H)
-        weights = torch.stack([w for _, w in attended], 1)  # (B, T, S)
+        vectors, weights = self._attend(tops, state)  # (B, T, H), (B, T, S)
         return Seq2SeqOutput(self.output(self.dropout(vectors)), weights)
 
     # Step contract ------------------------------------------------------------------------------------

@@ -44,7 +44,7 @@ class Projection(torch.autograd.Function):
         x, weight = ctx.saved_tensors
         T, B, I = x.shape
         dxp = dxp.reshape(T * B, -1)  # (T*B, G*H)
-        dx = torch.mm(dxp, weight).view(T, B, I)
+        dx = torch.mm(dxp, weight).view(T, B, I) if ctx.needs_input_grad[0] else None
         dw = torch.mm(x.reshape(T * B, I).t(), dxp).t()
         return dx, dw, dxp.sum(0)
 
@@ -168,9 +168,9 @@ def main() -> None:
                 for k, m in models.items():
                     times[k].append(run(m, x, grad))
             med = {k: statistics.median(v) * 1e3 for k, v in times.items()}
-            print(f"\n{name}  {label} (median ms of {args.rounds})")
+            print(f"\n{name}  {label} (ms over {args.rounds} rounds: median, min)")
             for k, v in med.items():
-                print(f"  {k:28s} {v:8.2f}")
+                print(f"  {k:28s} {v:8.2f} {min(times[k]) * 1e3:8.2f}")
             for a, b in pairs:
                 if a in med and b in med:
                     print(f"  ratio {a} / {b}: {med[a] / med[b]:.2f}")

@@ -24,12 +24,15 @@ Backward, for t = T..1. ``dh_t`` is the gradient reaching h_t: dL/dys_t plus wha
 After the loop, one matmul over all steps gives dW_hh = sum_t [dx_r, dx_z, dh_n]_t^T (h_{t-1} * m), and
 db_hn is the sum of dh_n over time and batch.
 
-Layout. The recurrent matmul of a step writes into a buffer row with bias [0, 0, b_hn]; the gate sigmoids
-are taken in place there, which leaves [r, z, h_n + b_hn]: exactly what the backward pass reads. The
-backward pass writes each step's gradients as [dh_n, dx_r, dx_z, dx_n]: its first 3H columns, against the
-recurrent weight with its rows reordered to (n, r, z), give the matmuls for dh_{t-1} and dW_hh, and its
-last 3H columns are dxp, so neither needs a copy. All matmuls go through ``torch.mm``/``torch.addmm``
-(MKL), which on this kind of CPU reaches the FMA peak for these shapes, ahead of oneDNN's inner product.
+Layout. The recurrent matmul of a step is two matmuls, one for the gates r, z with x_r, x_z folded in
+(``addmm``), one for h_n + b_hn, so the sigmoid runs in place on a contiguous block; their outputs
+[r, z] and h_n + b_hn are what the backward pass reads. The backward pass writes each step's gradients
+as [dh_n, dx_r, dx_z, dx_n]: its first 3H columns, against the recurrent weight with its rows reordered
+to (n, r, z), give the matmuls for dh_{t-1} and dW_hh, and its last 3H columns are dxp, so neither needs
+a copy. All matmuls go through ``torch.mm``/``torch.addmm`` (MKL), which on this kind of CPU reaches the
+FMA peak for these shapes, ahead of oneDNN's inner product. Per-step views of every buffer are made
+before the loops (``unbind``), and the aten backward formulas are called through their bound overloads:
+both cut the Python cost of a step, which at small batch is as large as its arithmetic.
 """
 
 from __future__ import annotations
@@ -89,32 +92,37 @@ def _forward(xp, h0, weight_hh, bias_hn, keep, recurrent_mask, *, save: bool):
     T, B, H3 = xp.shape
     H = H3 // 3
     m = recurrent_mask
-    w_t = weight_hh.detach().t().contiguous()  # (H, 3H)
-    bias = None
-    if bias_hn is not None:
-        bias = torch.cat([bias_hn.detach().new_zeros(2 * H), bias_hn.detach()])  # (3H,) = [0, 0, b_hn]
+    w = weight_hh.detach()
+    w_rz_t, w_n_t = w[: 2 * H].t().contiguous(), w[2 * H :].t().contiguous()  # (H, 2H), (H, H)
+    b_hn = bias_hn.detach() if bias_hn is not None else None
+    rows = T if save else 1
     # hs[0] = h0 and hs[1:] = ys: the states before each step are then hs[:-1] without a copy.
     hs_buf = xp.new_empty(T + 1, B, H)
     hs_buf[0] = h0
-    gates_buf = xp.new_empty(T if save else 1, B, 3 * H)  # (T, B, 3H): [r, z, h_n + b_hn]
-    n_buf = xp.new_empty(T if save else 1, B, H)  # (T, B, H): n
-    hs, gates, ns = per_step(hs_buf, T + 1), per_step(gates_buf, T), per_step(n_buf, T)
-    xs = xp.detach().unbind(0)
+    rz_buf = xp.new_empty(rows, B, 2 * H)  # (T, B, 2H): [r, z]
+    hn_buf = xp.new_empty(rows, B, H)  # (T, B, H): h_n + b_hn
+    n_buf = xp.new_empty(rows, B, H)  # (T, B, H): n
+    hs, rz, hn, n = per_step(hs_buf, T + 1), per_step(rz_buf, T), per_step(hn_buf, T), per_step(n_buf, T)
+    r, z = per_step(rz_buf[..., :H], T), per_step(rz_buf[..., H:], T)
+    xp = xp.detach()
+    x_rz, x_n = xp[..., : 2 * H].unbind(0), xp[..., 2 * H :].unbind(0)
     ks = keep.unbind(0) if keep is not None else None
     for t in range(T):
-        x, h_prev, g, n = xs[t], hs[t], gates[t], ns[t]
-        h_in = h_prev if m is None else h_prev * m
-        if bias is None:
-            torch.mm(h_in, w_t, out=g)  # [h_r, h_z, h_n]
+        h_in = hs[t] if m is None else hs[t] * m
+        torch.addmm(x_rz[t], h_in, w_rz_t, out=rz[t]).sigmoid_()  # [r, z]
+        if b_hn is None:
+            torch.mm(h_in, w_n_t, out=hn[t])  # h_n
         else:
-            torch.addmm(bias, h_in, w_t, out=g)  # [h_r, h_z, h_n + b_hn]
-        g[:, : 2 * H].add_(x[:, : 2 * H]).sigmoid_()  # g = [r, z, h_n + b_hn]
-        r, z, hn = g[:, :H], g[:, H : 2 * H], g[:, 2 * H :]
-        torch.addcmul(x[:, 2 * H :], r, hn, out=n).tanh_()  # n
-        torch.lerp(n, h_prev, z, out=hs[t + 1])  # h~ = (1 - z) * n + z * h_{t-1}
+            torch.addmm(b_hn, h_in, w_n_t, out=hn[t])  # h_n + b_hn
+        torch.addcmul(x_n[t], r[t], hn[t], out=n[t]).tanh_()  # n
+        torch.lerp(n[t], hs[t], z[t], out=hs[t + 1])  # h~ = (1 - z) * n + z * h_{t-1}
         if ks is not None:
-            torch.lerp(hs[t + 1], h_prev, ks[t], out=hs[t + 1])  # h_t = k * h_{t-1} + (1 - k) * h~
-    return hs_buf[1:], hs[T].clone(), (hs_buf, gates_buf, n_buf) if save else None
+            torch.lerp(hs[t + 1], hs[t], ks[t], out=hs[t + 1])  # h_t = k * h_{t-1} + (1 - k) * h~
+    return hs_buf[1:], hs[T].clone(), (hs_buf, rz_buf, hn_buf, n_buf) if save else None
+
+
+_TANH_BACKWARD = torch.ops.aten.tanh_backward.grad_input
+_SIGMOID_BACKWARD = torch.ops.aten.sigmoid_backward.grad_input
 
 
 class _GRUScan(torch.autograd.Function):
@@ -122,45 +130,44 @@ class _GRUScan(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, xp, h0, weight_hh, bias_hn, keep, recurrent_mask):
-        ys, h_T, (hs, gates, ns) = _forward(xp, h0, weight_hh, bias_hn, keep, recurrent_mask, save=True)
-        ctx.save_for_backward(hs, gates, ns, weight_hh, keep, recurrent_mask)
+        ys, h_T, saved = _forward(xp, h0, weight_hh, bias_hn, keep, recurrent_mask, save=True)
+        ctx.save_for_backward(*saved, weight_hh, keep, recurrent_mask)
         ctx.has_bias = bias_hn is not None
         return ys, h_T
 
     @staticmethod
     @once_differentiable
     def backward(ctx, dys, dh_T):
-        hs_buf, gates_buf, n_buf, weight_hh, keep, m = ctx.saved_tensors
+        hs_buf, rz_buf, hn_buf, n_buf, weight_hh, keep, m = ctx.saved_tensors
         T, B, H = n_buf.shape
         w_r, w_z, w_n = weight_hh.split(H)
         w_nrz = torch.cat([w_n, w_r, w_z])  # (3H, H): rows in the order of the gradient buffer
         grad_buf = n_buf.new_empty(T, B, 4 * H)  # (T, B, 4H): [dh_n, dx_r, dx_z, dx_n] of every step
-        hs, gates, ns, grads = per_step(hs_buf, T + 1), per_step(gates_buf, T), per_step(n_buf, T), per_step(grad_buf, T)
+        hs, rz, hn, n = per_step(hs_buf, T + 1), per_step(rz_buf, T), per_step(hn_buf, T), per_step(n_buf, T)
+        r, z = per_step(rz_buf[..., :H], T), per_step(rz_buf[..., H:], T)
+        d_nrz, d_rz = per_step(grad_buf[..., : 3 * H], T), per_step(grad_buf[..., H : 3 * H], T)
+        dhn, dxr, dxz, dxn = (per_step(part, T) for part in grad_buf.split(H, -1))
         dys_t = dys.unbind(0)
         ks = keep.unbind(0) if keep is not None else None
         dh = dys_t[T - 1] + dh_T
         for t in range(T - 1, -1, -1):
-            g, n, h_prev, d = gates[t], ns[t], hs[t], grads[t]
-            r, z, hn = g[:, :H], g[:, H : 2 * H], g[:, 2 * H :]
-            dhn, dxr, dxz, dxn = d[:, :H], d[:, H : 2 * H], d[:, 2 * H : 3 * H], d[:, 3 * H :]
             dht = dh if ks is None else torch.addcmul(dh, dh, ks[t], value=-1)  # dh~ = (1 - k) * dh
-            torch.addcmul(dht, dht, z, value=-1, out=dxn)  # dh~ * (1 - z)
-            torch.ops.aten.tanh_backward(dxn, n, grad_input=dxn)  # dx_n
-            torch.mul(dxn, r, out=dhn)  # dh_n
-            torch.mul(dxn, hn, out=dxr)  # dx_r / (r (1 - r))
-            torch.sub(h_prev, n, out=dxz).mul_(dht)  # dx_z / (z (1 - z))
-            rz = d[:, H : 3 * H]
-            torch.ops.aten.sigmoid_backward(rz, g[:, : 2 * H], grad_input=rz)  # dx_r, dx_z
+            torch.addcmul(dht, dht, z[t], value=-1, out=dxn[t])  # dh~ * (1 - z)
+            _TANH_BACKWARD(dxn[t], n[t], grad_input=dxn[t])  # dx_n
+            torch.mul(dxn[t], r[t], out=dhn[t])  # dh_n
+            torch.mul(dxn[t], hn[t], out=dxr[t])  # dx_r / (r (1 - r))
+            torch.sub(hs[t], n[t], out=dxz[t]).mul_(dht)  # dx_z / (z (1 - z))
+            _SIGMOID_BACKWARD(d_rz[t], rz[t], grad_input=d_rz[t])  # dx_r, dx_z
             # dh_{t-1} = dL/dys_{t-1} + m * ([dx_r, dx_z, dh_n] W_hh) + z * dh~ + k * dh
             if m is None and t > 0:
-                back = torch.addmm(dys_t[t - 1], d[:, : 3 * H], w_nrz)
+                back = torch.addmm(dys_t[t - 1], d_nrz[t], w_nrz)
             else:
-                back = torch.mm(d[:, : 3 * H], w_nrz)
+                back = torch.mm(d_nrz[t], w_nrz)
                 if m is not None:
                     back.mul_(m)
                 if t > 0:
                     back.add_(dys_t[t - 1])
-            back.addcmul_(z, dht)
+            back.addcmul_(z[t], dht)
             if ks is not None:
                 back.addcmul_(ks[t], dh)
             dh = back

@@ -79,22 +79,30 @@ def _forward(xp, h0, weight_hh, keep, recurrent_mask, *, save: bool):
     hs[0] = h0
     gates = xp.new_empty(T if save else 1, B, 2 * H)  # (T, B, 2H): [gamma_u, c~] of every step
     ks = keep.unbind(0) if keep is not None else [None] * T
-    gs = per_step(gates, T)
-    for x, h_prev, h, k, g in zip(xp.detach().unbind(0), hs[:-1].unbind(0), hs[1:].unbind(0), ks, gs):
+    gs, us, cs = per_step(gates, T), per_step(gates[..., :H], T), per_step(gates[..., H:], T)
+    for x, h_prev, h, k, g, gamma_u, c_tilde in zip(
+        xp.detach().unbind(0), hs[:-1].unbind(0), hs[1:].unbind(0), ks, gs, us, cs
+    ):
         torch.addmm(x, h_prev if m is None else h_prev * m, w_t, out=g)  # [a_u, a_c]
-        gamma_u, c_tilde = g[:, :H].sigmoid_(), g[:, H:].tanh_()
+        gamma_u.sigmoid_()
+        c_tilde.tanh_()
         torch.lerp(h_prev, c_tilde, gamma_u, out=h)  # h~ = gamma_u * c~ + (1 - gamma_u) * h_{t-1}
         if k is not None:
             torch.lerp(h, h_prev, k, out=h)  # h_t = k * h_{t-1} + (1 - k) * h~
     return hs[1:], hs[-1].clone(), (hs, gates) if save else None
 
 
+_TANH_BACKWARD = torch.ops.aten.tanh_backward.grad_input
+_SIGMOID_BACKWARD = torch.ops.aten.sigmoid_backward.grad_input
+
+
 class _MinimalGRUScan(torch.autograd.Function):
+    """Forward loop and hand-written backward through time (equations in the module docstring)."""
+
     @staticmethod
     def forward(ctx, xp, h0, weight_hh, keep, recurrent_mask):
         ys, h_T, (hs, gates) = _forward(xp, h0, weight_hh, keep, recurrent_mask, save=True)
         ctx.save_for_backward(hs, gates, weight_hh, keep, recurrent_mask)
-        ctx.mark_non_differentiable(*(t for t in (keep, recurrent_mask) if t is not None))
         return ys, h_T
 
     @staticmethod
@@ -108,8 +116,10 @@ class _MinimalGRUScan(torch.autograd.Function):
         # The factors of dh~ in da_t and in dh_{t-1}, which do not depend on the carried gradient,
         # for all steps at once: da_t = dh~ * coef[t] (as (B, 2, H)), and (1 - gamma_u).
         coef = gates.new_empty(T, B, 2, H)
-        torch.mul(c_tilde - h_prev, gamma_u * (1 - gamma_u), out=coef[:, :, 0])
-        torch.mul(gamma_u, 1 - c_tilde * c_tilde, out=coef[:, :, 1])
+        coef_u, coef_c = coef[:, :, 0], coef[:, :, 1]
+        torch.sub(c_tilde, h_prev, out=coef_u)
+        _SIGMOID_BACKWARD(coef_u, gamma_u, grad_input=coef_u)  # (c~ - h_{t-1}) * gamma_u * (1 - gamma_u)
+        _TANH_BACKWARD(gamma_u, c_tilde, grad_input=coef_c)  # gamma_u * (1 - c~^2)
         carry = 1 - gamma_u  # dh_{t-1} gets (1 - gamma_u) * dh~ directly
         if keep is not None:
             coef.mul_((1 - keep).unsqueeze(2))

@@ -92,6 +92,10 @@ def _forward(xp, h0, weight_hh, nonlinearity, keep, recurrent_mask, *, save: boo
     return hs_buf[1:], hs[T].clone(), (hs_buf, h_tilde_all) if save else None
 
 
+_TANH_BACKWARD = torch.ops.aten.tanh_backward.grad_input
+_THRESHOLD_BACKWARD = torch.ops.aten.threshold_backward.grad_input
+
+
 class _RNNScan(torch.autograd.Function):
     """Forward loop and hand-written backward through time (equations in the module docstring)."""
 
@@ -99,7 +103,7 @@ class _RNNScan(torch.autograd.Function):
     def forward(ctx, xp, h0, weight_hh, nonlinearity, keep, recurrent_mask):
         ys, h_T, (hs, h_tildes) = _forward(xp, h0, weight_hh, nonlinearity, keep, recurrent_mask, save=True)
         ctx.save_for_backward(hs, h_tildes, weight_hh, keep, recurrent_mask)
-        ctx.nonlinearity = nonlinearity
+        ctx.tanh = nonlinearity == "tanh"
         return ys, h_T
 
     @staticmethod
@@ -114,10 +118,10 @@ class _RNNScan(torch.autograd.Function):
         dh = dys_t[T - 1] + dh_T
         for t in range(T - 1, -1, -1):
             dht = dh if ks is None else torch.addcmul(dh, dh, ks[t], value=-1)  # dh~ = (1 - k) * dh
-            if ctx.nonlinearity == "tanh":
-                torch.ops.aten.tanh_backward(dht, h_tildes[t], grad_input=das[t])  # da_t
+            if ctx.tanh:
+                _TANH_BACKWARD(dht, h_tildes[t], grad_input=das[t])  # da_t = dh~ * (1 - h~^2)
             else:
-                torch.ops.aten.threshold_backward(dht, h_tildes[t], 0, grad_input=das[t])
+                _THRESHOLD_BACKWARD(dht, h_tildes[t], 0, grad_input=das[t])  # da_t = dh~ * [h~ > 0]
             # dh_{t-1} = dL/dys_{t-1} + m * (da_t W_hh) + k * dh
             if m is None and t > 0:
                 back = torch.addmm(dys_t[t - 1], das[t], w)

@@ -8,6 +8,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+import rnnkit.kernels.lstm as lstm_module
 from rnnkit.kernels.lstm import lstm_scan
 
 OPTIONS = ("peephole", "ln_gates", "ln_cell", "keep", "recurrent_mask")
@@ -107,6 +108,18 @@ def test_gradcheck(combo):
     assert torch.autograd.gradcheck(fn, [*args.values(), *(kwargs[k] for k in names[4:])])
 
 
+@pytest.mark.parametrize("combo", [COMBOS[0], COMBOS[-1]], ids=combo_id)
+def test_backward_in_chunks_of_steps(combo, monkeypatch):
+    """Factors computed two steps at a time (7 steps: three chunks and a remainder) give the same gradients."""
+    T, B, H = 7, 3, 4
+    monkeypatch.setattr(lstm_module, "_CHUNK_ELEMENTS", 2 * B * H)
+    args, kwargs = make_inputs(T, B, H, combo, seed=7)
+    outs, grads = outputs_and_grads(lstm_scan, args, kwargs)
+    ref_outs, ref_grads = outputs_and_grads(reference, args, kwargs)
+    for got, want in zip((*outs, *grads), (*ref_outs, *ref_grads)):
+        assert torch.allclose(got, want, rtol=0, atol=1e-10)
+
+
 def test_keep_masks_broadcast_over_units():
     combo = dict.fromkeys(OPTIONS, True)
     args, kwargs = make_inputs(5, 4, 3, combo, keep_width=1, seed=3)
@@ -145,6 +158,40 @@ def test_float32_close_to_float64(combo):
         assert got.dtype == torch.float32
         scale = max(1.0, want.abs().max().item())
         assert (got.double() - want).abs().max().item() <= 1e-5 * scale
+
+
+@pytest.mark.parametrize("combo", [COMBOS[0], COMBOS[-1]], ids=combo_id)
+def test_bfloat16_inference_close_to_float32(combo):
+    args, kwargs = make_inputs(12, 8, 16, combo, dtype=torch.bfloat16, seed=8)
+    bf16 = {k: v.detach() for k, v in {**args, **kwargs}.items()}
+    with torch.no_grad():
+        got = lstm_scan(**bf16)
+        want = lstm_scan(**{k: v.float() for k, v in bf16.items()})
+    for x, y in zip(got, want):
+        assert x.dtype == torch.bfloat16
+        assert (x.float() - y).abs().max().item() < 0.05
+
+
+def test_bfloat16_training_runs_in_float32():
+    args, kwargs = make_inputs(5, 2, 3, COMBOS[-1], dtype=torch.bfloat16, seed=9)
+    outs, grads = outputs_and_grads(lstm_scan, args, kwargs)
+    args32 = {k: v.detach().float().requires_grad_() for k, v in args.items()}
+    kwargs32 = {k: v.detach().float().requires_grad_(v.requires_grad) for k, v in kwargs.items()}
+    outs32, grads32 = outputs_and_grads(lstm_scan, args32, kwargs32)
+    for got, want in zip(outs, outs32):
+        assert got.dtype == torch.bfloat16
+        assert torch.equal(got, want.bfloat16())
+    # The loss weights differ by their rounding to bfloat16, hence a tolerance on the gradients.
+    for got, want in zip(grads, grads32):
+        assert got.dtype == torch.bfloat16
+        assert torch.allclose(got.float(), want, rtol=0.02, atol=0.02 * want.abs().max().item())
+
+
+def test_mixed_dtypes_are_rejected():
+    args, kwargs = make_inputs(4, 2, 3, COMBOS[0], dtype=torch.float32)
+    args["c0"] = args["c0"].double()
+    with pytest.raises(TypeError, match="c0"):
+        lstm_scan(**args, **kwargs)
 
 
 def test_matches_torch_nn_lstm():

@@ -38,9 +38,10 @@ Starting from :math:`\delta h_T = \partial L/\partial y_T + \partial L/\partial 
 
 where :math:`\mathrm{LN}^\top(u) = \frac{1}{s}\,(\gamma u - \overline{\gamma u} - \hat z\, \overline{\gamma u \hat z})`
 is the layer-norm Jacobian transposed (:math:`\hat z` the normalised input, :math:`s` its standard
-deviation, bars the mean over the H units); without layer norm it is the identity. Everything that does
-not depend on :math:`\delta h_t, \delta c_t` (the products of activations above) is computed for all steps
-at once before the loop. After the loop, with every step's errors stacked over time:
+deviation, bars the mean over the H units); without layer norm it is the identity. The factors that do
+not depend on :math:`\delta h_t, \delta c_t` (the products of activations above) are computed for a chunk
+of steps at once, just before the chunk's iterations, so that each step costs few operations and the
+chunk stays in cache. After the loop, with every step's errors stacked over time:
 
 .. math::
 
@@ -53,7 +54,14 @@ at once before the loop. After the loop, with every step's errors stacked over t
     \delta \gamma_c = \sum \delta n \odot \hat c, \quad \delta \beta_c = \sum \delta n,
     \quad \delta h_0, \delta c_0 \text{ from the last iteration}
 
-(sums over time and batch).
+(sums over time and batch; the vector ones are accumulated chunk by chunk).
+
+Precision. float32 and float64 run as written. bfloat16 inputs use bfloat16 only where it pays: the
+recurrent matmul (oneDNN, accumulating in float32, weight packed once); the gate nonlinearities, the
+cell state and the layer norms run in float32, so the cell state (a running sum over time) is never
+rounded to bfloat16, and ``h_t`` is rounded to bfloat16 once per step as the next matmul's input and as
+the output. ``c_T`` is returned in ``c0``'s dtype. The backward pass of bfloat16 inputs runs in float32
+(the inputs are cast up; autograd casts the gradients back).
 """
 
 from __future__ import annotations
@@ -70,9 +78,13 @@ from rnnkit.kernels._common import (
     needs_grad,
     per_step,
 )
+from rnnkit.kernels.linear import prepacked_linear
 
 _KERNEL = "lstm_scan"
 _ONLY_INPUT_GRAD = [True, False, False]
+# Elements of one (steps, B, H) slab of backward factors: a chunk's factors and errors (about a dozen
+# such slabs) then fit in a core's L2 cache, and batch-1 sequences of a few hundred steps are one chunk.
+_CHUNK_ELEMENTS = 32768
 
 
 def lstm_scan(
@@ -106,7 +118,8 @@ def lstm_scan(
         keep_h, keep_c: (T, B, H) or (T, B, 1) masks; where 1 the state is carried over unchanged.
         recurrent_mask: (B, H) mask applied to ``h_{t-1}`` where it enters the recurrent matmul.
 
-    The equations and the backward recurrences are in this module's docstring.
+    All tensors share one floating dtype (float32, float64 or bfloat16). The equations, the backward
+    recurrences and the bfloat16 precision choices are in this module's docstring.
     """
     steps, batch, hidden = check_scan(_KERNEL, xp, h0, weight_hh, 4)
     if tuple(c0.shape) != (batch, hidden):
@@ -129,7 +142,16 @@ def lstm_scan(
         ln_gates_weight, ln_gates_bias, ln_cell_weight, ln_cell_bias,
         keep_h, keep_c, recurrent_mask,
     )  # fmt: skip
+    named = dict(zip(("xp", "h0", "c0", "weight_hh", *_PARAMS[1:]), args))
+    dtypes = {name: value.dtype for name, value in named.items() if value is not None}
+    if len(set(dtypes.values())) > 1 or xp.dtype not in (torch.float32, torch.float64, torch.bfloat16):
+        raise TypeError(f"{_KERNEL}: all tensors must share one dtype of float32, float64, bfloat16; got {dtypes}")
     if needs_grad(*args[:11]):
+        if xp.dtype == torch.bfloat16:
+            # Training in bfloat16 runs in float32; autograd casts the gradients back to bfloat16.
+            up = [a.float() if a is not None else None for a in args]
+            ys, h_last, c_last = _LSTMScan.apply(*up, ln_eps)
+            return ys.bfloat16(), h_last.bfloat16(), c_last.bfloat16()
         return _LSTMScan.apply(*args, ln_eps)
     ys, h_last, c_last, _ = _forward(*args, ln_eps, save=False)
     return ys, h_last, c_last
@@ -154,29 +176,45 @@ def _forward(
     *,
     save: bool,
 ) -> tuple[Tensor, Tensor, Tensor, dict[str, Tensor | None]]:
-    """The forward loop. With ``save`` every step's activations are kept for backward, else one scratch row."""
+    """The forward loop. With ``save`` every step's activations are kept for backward, else one scratch row.
+
+    The elementwise math runs in the compute dtype (float32 for bfloat16 inputs, see the module docstring).
+    """
     T, B, H4 = xp.shape
     H = H4 // 4
-    kw = {"dtype": xp.dtype, "device": xp.device}
+    compute = torch.float32 if xp.dtype == torch.bfloat16 else xp.dtype
+    kw = {"dtype": compute, "device": xp.device}
+    w_ci, w_cf, w_co, gamma_g, beta_g, gamma_c, beta_c, keep_h, keep_c = (
+        v.to(compute) if v is not None else None
+        for v in (w_ci, w_cf, w_co, gamma_g, beta_g, gamma_c, beta_c, keep_h, keep_c)
+    )
+    product = prepacked_linear(weight_hh, B)  # product(h, xp_t, out=a): a = xp_t + h W_hh^T
     rows = T if save else 1
-    # hs[0] = h0, hs[t] = h_t; ys is hs[1:].
-    hs_buf = torch.empty(T + 1, B, H, **kw)  # (T+1, B, H)
+
+    # hs[t] = h_t in the input dtype (hs[0] = h0); ys is hs[1:].
+    hs_buf = torch.empty(T + 1, B, H, dtype=xp.dtype, device=xp.device)  # (T+1, B, H)
     hs_buf[0] = h0
+    hs = per_step(hs_buf, T + 1)
+    # The state in the compute dtype: the same tensors, or for bfloat16 two float32 rows taking turns.
+    if compute == xp.dtype:
+        hs_state = hs
+    else:
+        hs_state_buf = torch.empty(2, B, H, **kw)
+        hs_state_buf[0] = h0
+        hs_state = [hs_state_buf[t % 2] for t in range(T + 1)]
     if save:
         cs_buf = torch.empty(T + 1, B, H, **kw)  # (T+1, B, H): c_0 .. c_T
-        cs_buf[0] = c0
         cs = per_step(cs_buf, T + 1)
     else:
-        cs_buf = torch.empty(2, B, H, **kw)  # c_{t-1} and c_t alternate
-        cs_buf[0] = c0
+        cs_buf = torch.empty(2, B, H, **kw)  # c_{t-1} and c_t take turns
         cs = [cs_buf[t % 2] for t in range(T + 1)]
+    cs_buf[0] = c0
     gates_buf = torch.empty(rows, B, H4, **kw)  # (T, B, 4H): i, f, g, o after their nonlinearities
     a_raw_buf = torch.empty(rows, B, H4, **kw) if gamma_g is not None else None  # a_t before layer norm
     c_tilde_buf = torch.empty(rows, B, H, **kw) if keep_c is not None else None
     tau_buf = torch.empty(rows, B, H, **kw)  # tanh(n_t)
     h_tilde = torch.empty(B, H, **kw) if keep_h is not None else None
 
-    hs = per_step(hs_buf, T + 1)
     xs = xp.unbind(0)
     gates = per_step(gates_buf, T)
     g_if = per_step(gates_buf[..., : 2 * H], T)
@@ -189,7 +227,6 @@ def _forward(
     taus = per_step(tau_buf, T)
     k_h = keep_h.unbind(0) if keep_h is not None else None
     k_c = keep_c.unbind(0) if keep_c is not None else None
-    w_hh_t = weight_hh.t()
     if gamma_g is not None:
         gamma_g4, beta_g4 = gamma_g.view(4, H), beta_g.view(4, H)
     mu_g, rstd_g, mu_c, rstd_c = [], [], [], []
@@ -198,7 +235,7 @@ def _forward(
         h_prev, c_prev = hs[t], cs[t]
         h_in = h_prev * m if m is not None else h_prev
         # a_t = xp_t + (h_{t-1} * m) W_hh^T
-        torch.addmm(xs[t], h_in, w_hh_t, out=a_raw[t])
+        product(h_in, xs[t], out=a_raw[t])
         if gamma_g is not None:
             # a'_t = gamma_g * LN(a_t) + beta_g, per gate block
             a_hat, mu, rstd = torch.native_layer_norm(a_raw[t].view(B, 4, H), (H,), None, None, eps)
@@ -229,12 +266,14 @@ def _forward(
                 rstd_c.append(rstd)
         else:
             torch.tanh(c_t, out=taus[t])
-        # h~_t = o * tau;  c_t, h_t with the keep masks
+        # c_t, and h_t from h~_t = o * tau, with the keep masks
         if k_c is not None:
             torch.lerp(c_t, c_prev, k_c[t], out=cs[t + 1])
         if k_h is not None:
             torch.mul(o, taus[t], out=h_tilde)
-            torch.lerp(h_tilde, h_prev, k_h[t], out=hs[t + 1])
+            torch.lerp(h_tilde, hs_state[t], k_h[t], out=hs_state[t + 1])
+            if hs_state is not hs:
+                hs[t + 1].copy_(hs_state[t + 1])
         else:
             torch.mul(o, taus[t], out=hs[t + 1])
 
@@ -252,7 +291,7 @@ def _forward(
             "mu_c": torch.stack(mu_c) if mu_c else None,  # (T, B, 1)
             "rstd_c": torch.stack(rstd_c) if rstd_c else None,
         }
-    return hs_buf[1:], hs[T], cs[T], saved
+    return hs_buf[1:], hs[T], cs[T].to(c0.dtype), saved
 
 
 _SAVED = ("hs", "cs", "gates", "a_raw", "c_tilde", "tau", "mu_g", "rstd_g", "mu_c", "rstd_c")
@@ -273,7 +312,6 @@ class _LSTMScan(torch.autograd.Function):
             weight_hh, w_ci, w_cf, w_co, gamma_g, beta_g, gamma_c, beta_c, keep_h, keep_c, m,
             *(saved[k] for k in _SAVED),
         )  # fmt: skip
-        ctx.eps = eps
         return ys, h_last, c_last
 
     @staticmethod
@@ -282,39 +320,55 @@ class _LSTMScan(torch.autograd.Function):
         tensors = ctx.saved_tensors
         p = dict(zip(_PARAMS, tensors[: len(_PARAMS)]))
         s = dict(zip(_SAVED, tensors[len(_PARAMS) :]))
-        grads = _backward(d_ys, d_h_last, d_c_last, p, s, ctx.eps, ctx.needs_input_grad)
+        grads = _backward(d_ys, d_h_last, d_c_last, p, s, ctx.needs_input_grad)
         return (*grads, None, None, None, None)
 
 
-def _backward(d_ys, d_h_last, d_c_last, p, s, eps, needs):
+def _factors(i, f, g, o, c_prev, tau, keep_h, k_o, k_n, k_ifg, tmp):
+    """The products of activations in the backward recurrences, for a chunk of steps (all (n, B, H)).
+
+    k_o = (1 - k^h) tau o (1 - o),  k_n = (1 - k^h) o (1 - tau^2):  delta a'_o, delta n = delta h_t * k_o, k_n;
+    k_ifg = [g i (1 - i), c_{t-1} f (1 - f), i (1 - g^2)]:  delta a'_{i,f,g} = delta c~_t * k_ifg.
+    """
+    torch.addcmul(o, o, o, value=-1, out=tmp)  # o (1 - o)
+    torch.mul(tmp, tau, out=k_o)
+    torch.mul(tau, tau, out=tmp)
+    torch.addcmul(o, o, tmp, value=-1, out=k_n)  # o (1 - tau^2)
+    if keep_h is not None:
+        k_o.addcmul_(k_o, keep_h, value=-1)
+        k_n.addcmul_(k_n, keep_h, value=-1)
+    torch.addcmul(i, i, i, value=-1, out=tmp)  # i (1 - i)
+    torch.mul(tmp, g, out=k_ifg[:, :, 0])
+    torch.addcmul(f, f, f, value=-1, out=tmp)  # f (1 - f)
+    torch.mul(tmp, c_prev, out=k_ifg[:, :, 1])
+    torch.mul(g, g, out=tmp)
+    torch.addcmul(i, i, tmp, value=-1, out=k_ifg[:, :, 2])  # i (1 - g^2)
+
+
+def _backward(d_ys, d_h_last, d_c_last, p, s, needs):
     """Backpropagation through time; returns the gradients of xp .. ln_cell_bias (None where not needed)."""
     weight_hh, w_ci, w_cf, w_co = p["weight_hh"], p["w_ci"], p["w_cf"], p["w_co"]
-    gamma_g, gamma_c, beta_c = p["gamma_g"], p["gamma_c"], p["beta_c"]
+    gamma_g, gamma_c = p["gamma_g"], p["gamma_c"]
     keep_h, keep_c, m = p["keep_h"], p["keep_c"], p["m"]
     hs, cs, gates_buf, tau = s["hs"], s["cs"], s["gates"], s["tau"]
     T, B, H4 = gates_buf.shape
     H = H4 // 4
+    kw = {"dtype": gates_buf.dtype, "device": gates_buf.device}
     i, f, g, o = gates_buf.split(H, dim=-1)  # (T, B, H) each
     c_prev = cs[:-1]  # (T, B, H): c_{t-1}
     c_tilde = s["c_tilde"] if s["c_tilde"] is not None else cs[1:]
+    a_raw = s["a_raw"]
 
-    # Factors of the recurrences that do not depend on the carried errors, for all steps at once.
-    k_o = tau * o * (1 - o)  # d a'_o / d h_t
-    k_n = o * (1 - tau * tau)  # d n_t / d h_t
-    if keep_h is not None:
-        k_o.mul_(1 - keep_h)
-        k_n.mul_(1 - keep_h)
-    k_ifg = torch.empty(T, B, 3, H, dtype=gates_buf.dtype, device=gates_buf.device)  # d a'_{i,f,g} / d c~_t
-    torch.mul(g, i * (1 - i), out=k_ifg[:, :, 0])
-    torch.mul(c_prev, f * (1 - f), out=k_ifg[:, :, 1])
-    torch.mul(i, 1 - g * g, out=k_ifg[:, :, 2])
-    one_minus_kc = 1 - keep_c if keep_c is not None else None
+    # Scratch for one chunk of factors, reused by every chunk.
+    chunk = max(1, min(T, _CHUNK_ELEMENTS // (B * H)))
+    k_o, k_n, tmp = (torch.empty(chunk, B, H, **kw) for _ in range(3))
+    k_ifg = torch.empty(chunk, B, 3, H, **kw)  # (n, B, 3, H)
+    k_os, k_ns, k_ifgs = k_o.unbind(0), k_n.unbind(0), k_ifg.unbind(0)
 
-    # Buffers of the per-step errors: da' (after the gate norm), da (before it), dn.
+    # Every step's errors: delta a' (after the gate norm), delta a (before it), delta n.
     d_ap_buf = torch.empty_like(gates_buf)  # (T, B, 4H)
     d_a_buf = torch.empty_like(gates_buf) if gamma_g is not None else d_ap_buf
     d_n_buf = torch.empty_like(tau) if gamma_c is not None else None
-
     d_ap = per_step(d_ap_buf, T)
     d_a = per_step(d_a_buf, T)
     d_ap_ifg = per_step(d_ap_buf[..., : 3 * H].view(T, B, 3, H), T)
@@ -322,88 +376,113 @@ def _backward(d_ys, d_h_last, d_c_last, p, s, eps, needs):
     d_ap_f = per_step(d_ap_buf[..., H : 2 * H], T)
     d_ap_o = per_step(d_ap_buf[..., 3 * H :], T)
     d_n = per_step(d_n_buf, T) if d_n_buf is not None else None
-    dys = d_ys.unbind(0)
-    k_os, k_ns, k_ifgs, fs = k_o.unbind(0), k_n.unbind(0), k_ifg.unbind(0), f.unbind(0)
-    c_tildes = c_tilde.unbind(0)
+    dys, fs = d_ys.unbind(0), f.unbind(0)
     k_h = keep_h.unbind(0) if keep_h is not None else None
     k_c = keep_c.unbind(0) if keep_c is not None else None
-    omk_c = one_minus_kc.unbind(0) if one_minus_kc is not None else None
     if gamma_g is not None:
         gamma_g4 = gamma_g.view(4, H)
-        a_raws = s["a_raw"].unbind(0)
+        a_raws = a_raw.unbind(0)
         mu_g, rstd_g = s["mu_g"].unbind(0), s["rstd_g"].unbind(0)
     if gamma_c is not None:
+        c_tildes = c_tilde.unbind(0)
         mu_c, rstd_c = s["mu_c"].unbind(0), s["rstd_c"].unbind(0)
+
+    # Vector-parameter gradients, summed chunk by chunk.
+    sums = {name: torch.zeros(size, **kw) for name, size in (("w_ci", H), ("w_cf", H), ("w_co", H),
+            ("gamma_g", H4), ("beta_g", H4), ("gamma_c", H), ("beta_c", H))}  # fmt: skip
 
     dh = dys[T - 1] + d_h_last  # delta h_T
     dc = d_c_last.clone()  # delta c_T
-    for t in range(T - 1, -1, -1):
-        # delta a'_o
-        torch.mul(dh, k_os[t], out=d_ap_o[t])
-        # delta c~_t
-        dct = dc * omk_c[t] if omk_c is not None else dc
-        if gamma_c is not None:
-            torch.mul(dh, k_ns[t], out=d_n[t])
-            dct += torch.ops.aten.native_layer_norm_backward(
-                d_n[t], c_tildes[t], (H,), mu_c[t], rstd_c[t], gamma_c, beta_c, _ONLY_INPUT_GRAD
-            )[0]
-        else:
-            dct.addcmul_(dh, k_ns[t])
-        if w_co is not None:
-            dct.addcmul_(d_ap_o[t], w_co)
-        # delta a'_i, a'_f, a'_g
-        torch.mul(dct.unsqueeze(1), k_ifgs[t], out=d_ap_ifg[t])
-        # delta c_{t-1}
-        if k_c is not None:
-            dc = torch.mul(dc, k_c[t]).addcmul_(dct, fs[t])
-        else:
-            dc = dct.mul_(fs[t])
-        if w_ci is not None:
-            dc.addcmul_(d_ap_i[t], w_ci)
-        if w_cf is not None:
-            dc.addcmul_(d_ap_f[t], w_cf)
-        # delta a_t
-        if gamma_g is not None:
-            d_a[t].view(B, 4, H).copy_(
-                torch.ops.aten.native_layer_norm_backward(
-                    d_ap[t].view(B, 4, H) * gamma_g4,
-                    a_raws[t].view(B, 4, H),
-                    (H,),
-                    mu_g[t],
-                    rstd_g[t],
-                    None,
-                    None,
-                    _ONLY_INPUT_GRAD,
-                )[0]
-            )
-        # delta h_{t-1}
-        dh_prev = torch.mm(d_a[t], weight_hh)
-        if m is not None:
-            dh_prev.mul_(m)
-        if k_h is not None:
-            dh_prev.addcmul_(dh, k_h[t])
-        if t > 0:
-            dh_prev += dys[t - 1]
-        dh = dh_prev
+    for end in range(T, 0, -chunk):
+        start = max(0, end - chunk)
+        n = end - start
+        span = slice(start, end)
+        _factors(
+            i[span], f[span], g[span], o[span], c_prev[span], tau[span],
+            keep_h[span] if keep_h is not None else None, k_o[:n], k_n[:n], k_ifg[:n], tmp[:n],
+        )  # fmt: skip
+        for t in range(end - 1, start - 1, -1):
+            j = t - start
+            # delta a'_o
+            torch.mul(dh, k_os[j], out=d_ap_o[t])
+            # delta c~_t = (1 - k^c) delta c_t + LN_c^T(delta n) + w_co delta a'_o
+            if k_c is not None:
+                carry = torch.mul(dc, k_c[t])  # k^c delta c_t
+                dct = dc.sub_(carry)
+            else:
+                dct = dc
+            if gamma_c is not None:
+                torch.mul(dh, k_ns[j], out=d_n[t])
+                dct.add_(
+                    torch.ops.aten.native_layer_norm_backward(
+                        d_n[t], c_tildes[t], (H,), mu_c[t], rstd_c[t], gamma_c, None, _ONLY_INPUT_GRAD
+                    )[0]
+                )
+            else:
+                dct.addcmul_(dh, k_ns[j])
+            if w_co is not None:
+                dct.addcmul_(d_ap_o[t], w_co)
+            # delta a'_i, a'_f, a'_g
+            torch.mul(dct.unsqueeze(1), k_ifgs[j], out=d_ap_ifg[t])
+            # delta c_{t-1} = k^c delta c_t + f delta c~_t + w_ci delta a'_i + w_cf delta a'_f
+            dc = carry.addcmul_(dct, fs[t]) if k_c is not None else dct.mul_(fs[t])
+            if w_ci is not None:
+                dc.addcmul_(d_ap_i[t], w_ci)
+            if w_cf is not None:
+                dc.addcmul_(d_ap_f[t], w_cf)
+            # delta a_t = LN_g^T(delta a'_t)
+            if gamma_g is not None:
+                d_a[t].view(B, 4, H).copy_(
+                    torch.ops.aten.native_layer_norm_backward(
+                        d_ap[t].view(B, 4, H) * gamma_g4,
+                        a_raws[t].view(B, 4, H),
+                        (H,),
+                        mu_g[t],
+                        rstd_g[t],
+                        None,
+                        None,
+                        _ONLY_INPUT_GRAD,
+                    )[0]
+                )
+            # delta h_{t-1} = dL/dy_{t-1} + k^h delta h_t + m (delta a_t W_hh)
+            dh_prev = torch.mm(d_a[t], weight_hh)
+            if m is not None:
+                dh_prev.mul_(m)
+            if k_h is not None:
+                dh_prev.addcmul_(dh, k_h[t])
+            if t > 0:
+                dh_prev.add_(dys[t - 1])
+            dh = dh_prev
+        _accumulate_sums(sums, d_ap_buf[span], d_n_buf[span] if d_n_buf is not None else None, c_prev[span],
+                         c_tilde[span], a_raw[span] if a_raw is not None else None, s, span, p)  # fmt: skip
 
-    d_xp = d_a_buf if needs[0] else None
     d_w_hh = None
     if needs[3]:
         h_in = hs[:-1] if m is None else hs[:-1] * m  # (T, B, H): h_{t-1} * m
         d_w_hh = torch.mm(d_a_buf.view(T * B, H4).t(), h_in.reshape(T * B, H))
-    d_w_ci = (d_ap_buf[..., :H] * c_prev).sum((0, 1)) if needs[4] else None
-    d_w_cf = (d_ap_buf[..., H : 2 * H] * c_prev).sum((0, 1)) if needs[5] else None
-    d_w_co = (d_ap_buf[..., 3 * H :] * c_tilde).sum((0, 1)) if needs[6] else None
-    d_gamma_g = d_beta_g = None
-    if gamma_g is not None:
-        a_hat = (s["a_raw"].view(T, B, 4, H) - s["mu_g"]) * s["rstd_g"]  # (T, B, 4, H)
-        d_gamma_g = (d_ap_buf.view(T, B, 4, H) * a_hat).sum((0, 1)).view(H4) if needs[7] else None
-        d_beta_g = d_ap_buf.sum((0, 1)) if needs[8] else None
-    d_gamma_c = d_beta_c = None
-    if gamma_c is not None:
-        c_hat = (c_tilde - s["mu_c"]) * s["rstd_c"]  # (T, B, H)
-        d_gamma_c = (d_n_buf * c_hat).sum((0, 1)) if needs[9] else None
-        d_beta_c = d_n_buf.sum((0, 1)) if needs[10] else None
-    d_h0 = dh if needs[1] else None
-    d_c0 = dc if needs[2] else None
-    return d_xp, d_h0, d_c0, d_w_hh, d_w_ci, d_w_cf, d_w_co, d_gamma_g, d_beta_g, d_gamma_c, d_beta_c
+    vector_grads = [sums[name] if p[key] is not None and needs[k] else None
+                    for k, (name, key) in enumerate((("w_ci", "w_ci"), ("w_cf", "w_cf"), ("w_co", "w_co"),
+                    ("gamma_g", "gamma_g"), ("beta_g", "gamma_g"), ("gamma_c", "gamma_c"), ("beta_c", "gamma_c"),
+                    ), start=4)]  # fmt: skip
+    return (d_a_buf if needs[0] else None, dh if needs[1] else None, dc if needs[2] else None, d_w_hh,
+            *vector_grads)  # fmt: skip
+
+
+def _accumulate_sums(sums, d_ap, d_n, c_prev, c_tilde, a_raw, s, span, p):
+    """Add one chunk's share of the vector-parameter gradients (sums over time and batch)."""
+    n, B, H4 = d_ap.shape
+    H = H4 // 4
+    if p["w_ci"] is not None:
+        sums["w_ci"].add_((d_ap[..., :H] * c_prev).sum((0, 1)))  # delta a'_i c_{t-1}
+    if p["w_cf"] is not None:
+        sums["w_cf"].add_((d_ap[..., H : 2 * H] * c_prev).sum((0, 1)))  # delta a'_f c_{t-1}
+    if p["w_co"] is not None:
+        sums["w_co"].add_((d_ap[..., 3 * H :] * c_tilde).sum((0, 1)))  # delta a'_o c~_t
+    if p["gamma_g"] is not None:
+        a_hat = (a_raw.view(n, B, 4, H) - s["mu_g"][span]).mul_(s["rstd_g"][span])  # (n, B, 4, H)
+        sums["gamma_g"].add_(a_hat.mul_(d_ap.view(n, B, 4, H)).sum((0, 1)).view(H4))  # delta a' a^
+        sums["beta_g"].add_(d_ap.sum((0, 1)))
+    if p["gamma_c"] is not None:
+        c_hat = (c_tilde - s["mu_c"][span]).mul_(s["rstd_c"][span])  # (n, B, H)
+        sums["gamma_c"].add_(c_hat.mul_(d_n).sum((0, 1)))  # delta n c^
+        sums["beta_c"].add_(d_n.sum((0, 1)))

@@ -1,0 +1,78 @@
+"""kernels.linear: the engine-routed products agree with torch.nn.functional.linear."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from rnnkit.kernels import linear as linear_module
+from rnnkit.kernels.linear import linear, matmul, onednn_available, prepacked_linear
+
+
+def test_onednn_available_agrees_with_the_operator():
+    has_op = hasattr(torch.ops.mkldnn, "_linear_pointwise") and torch.backends.mkldnn.is_available()
+    assert onednn_available() == has_op
+
+
+@pytest.mark.parametrize("rows", [1, 7])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_linear_matches_f_linear(rows, dtype):
+    gen = torch.Generator().manual_seed(0)
+    x = torch.randn(rows, 5, generator=gen, dtype=dtype)
+    w, b = torch.randn(6, 5, generator=gen, dtype=dtype), torch.randn(6, generator=gen, dtype=dtype)
+    tol = 1e-12 if dtype == torch.float64 else 1e-5
+    assert torch.allclose(linear(x, w, b), F.linear(x, w, b), atol=tol)
+    assert torch.allclose(matmul(x, w.t()), x @ w.t(), atol=tol)
+
+
+def test_linear_bfloat16_close_to_float32():
+    gen = torch.Generator().manual_seed(1)
+    x, w = torch.randn(8, 32, generator=gen), torch.randn(16, 32, generator=gen)
+    got = linear(x.bfloat16(), w.bfloat16())
+    assert got.dtype == torch.bfloat16
+    want = F.linear(x.bfloat16().float(), w.bfloat16().float())
+    assert torch.allclose(got.float(), want, rtol=1e-2, atol=0.05)
+
+
+def test_onednn_route_used_when_faster(monkeypatch):
+    """With the route forced, the oneDNN operator gives F.linear's numbers (float32) and F.linear is not called."""
+    if not onednn_available():
+        pytest.fail("the oneDNN linear operator is expected in this PyTorch build")
+    monkeypatch.setattr(linear_module, "_intel_cpu", lambda: False)
+    calls = []
+    real = F.linear
+    monkeypatch.setattr(linear_module.F, "linear", lambda *a: calls.append(a) or real(*a))
+    x, w = torch.randn(4, 3), torch.randn(5, 3)
+    got = linear(x, w)
+    assert calls == []
+    assert torch.allclose(got, x @ w.t(), atol=1e-5)
+
+
+def test_float64_and_grad_fall_back_to_f_linear(monkeypatch):
+    monkeypatch.setattr(linear_module, "_intel_cpu", lambda: False)
+    calls = []
+    real = F.linear
+    monkeypatch.setattr(linear_module.F, "linear", lambda *a: calls.append(a) or real(*a))
+    linear(torch.randn(4, 3, dtype=torch.float64), torch.randn(5, 3, dtype=torch.float64))
+    linear(torch.randn(4, 3, requires_grad=True), torch.randn(5, 3))
+    assert len(calls) == 2
+
+
+@pytest.mark.parametrize("intel", [True, False])
+@pytest.mark.parametrize("rows", [1, 6])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64, torch.bfloat16])
+def test_prepacked_linear_with_add_and_out(dtype, rows, intel, monkeypatch):
+    monkeypatch.setattr(linear_module, "_intel_cpu", lambda: intel)
+    gen = torch.Generator().manual_seed(2)
+    w = torch.randn(12, 8, generator=gen).to(dtype)
+    x, add = torch.randn(rows, 8, generator=gen).to(dtype), torch.randn(rows, 12, generator=gen).to(dtype)
+    product = prepacked_linear(w, rows)
+    want = F.linear(x.double(), w.double()) + add.double()
+    tol = {torch.float64: 1e-12, torch.float32: 1e-5, torch.bfloat16: 0.1}[dtype]
+    assert torch.allclose(product(x).double(), want - add.double(), atol=tol)
+    assert torch.allclose(product(x, add).double(), want, atol=tol)
+    out = torch.empty(rows, 12, dtype=torch.float32 if dtype == torch.bfloat16 else dtype)
+    result = product(x, add, out=out)
+    assert result.data_ptr() == out.data_ptr()
+    assert torch.allclose(out.double(), want, atol=tol)

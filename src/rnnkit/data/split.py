@@ -57,13 +57,14 @@ def split_items(
 ) -> dict[str, tuple[T, ...]]:
     """Split ``items`` by the hash of ``key(item)``. With ``stratum``, each stratum (e.g. each class) is
     split on its own with the same fractions, so every class keeps its share in every split."""
-    groups: dict[Hashable, list[T]] = {}
-    for it in items:
-        groups.setdefault(stratum(it) if stratum else None, []).append(it)
+    keys = [key(it) for it in items]
+    groups: dict[Hashable, list[str]] = {}
+    for it, k in zip(items, keys):
+        groups.setdefault(stratum(it) if stratum else None, []).append(k)
     side: dict[str, str] = {}
     for members in groups.values():
-        side.update(hash_split((key(m) for m in members), valid=valid, test=test, salt=salt))
+        side.update(hash_split(members, valid=valid, test=test, salt=salt))
     out: dict[str, list[T]] = {s: [] for s in SPLITS}
-    for it in items:
-        out[side[key(it)]].append(it)
+    for it, k in zip(items, keys):
+        out[side[k]].append(it)
     return {s: tuple(v) for s, v in out.items() if v or s == "train"}

@@ -115,10 +115,12 @@ class Trainer:
     def checkpoint_dir(self) -> Path | None:
         return None if self.run_dir is None else self.run_dir / "checkpoints"
 
-
     def fit(self, resume: bool | str | os.PathLike = False) -> TrainResult:
-        """Train until ``epochs``/``max_steps`` or early stopping. ``resume=True`` continues from the run
-        folder's latest checkpoint, a path from that checkpoint (see :func:`~.checkpoint.resolve`)."""
+        """Train until ``epochs``/``max_steps`` or early stopping.
+
+        ``resume=True`` continues from the run folder's latest checkpoint; a path continues from the
+        checkpoint it names (see :func:`~.checkpoint.resolve`). A fresh run refuses a run folder that
+        already holds checkpoints."""
         cfg, env = self.config, self.env
         torch.set_num_threads(cfg.threads)
         init_process_group(env, self.device)
@@ -153,8 +155,6 @@ class Trainer:
                     carry = None
                 batches = self.train.batches(epoch, position.batch)
                 for index, batch in shard(batches, position.batch, n, env):
-                    if position.step >= total:
-                        break
                     t = position.step
                     lr = cfg.lr * lr_factor(cfg, t, total) * self.plateau.scale
                     tf = teacher_forcing_ratio(cfg, t)
@@ -171,6 +171,7 @@ class Trainer:
                     bar.set_postfix(loss=f"{loss:.4g}", lr=f"{lr:.3g}", refresh=False)
                     bar.update(1)
 
+                    # After the step: evaluate, log, checkpoint (after the evaluation, which it records).
                     evaluated = False
                     if self.val is not None and (
                         (cfg.eval_every is not None and position.step % cfg.eval_every == 0)
@@ -192,7 +193,7 @@ class Trainer:
                         pointers = ("latest", "best") if improved else ("latest",)
                         self._save(position, carry, elapsed + time.perf_counter() - t0, stopped, pointers)
                         saved_step = position.step
-                    if stopped:
+                    if last:
                         break
                 else:
                     if position.epoch == epoch and position.step < total:
@@ -269,7 +270,9 @@ class Trainer:
         total_weight = 0.0
         with torch.random.fork_rng(devices=[]):
             carry = None
-            for _, batch in shard(source.batches(0, 0), 0, source.num_batches(0) // env.world_size, env):
+            # Every batch once: rank r takes r, r + W, ... (the counts may differ; only the sums meet).
+            steps = -(-source.num_batches(0) // env.world_size)
+            for _, batch in shard(source.batches(0, 0), 0, steps, env):
                 out = self._call_task(self.model, _to_device(batch, self.device), carry, 1.0)
                 carry = out.carry
                 w = float(out.weight)
@@ -333,6 +336,7 @@ class Trainer:
             if env.is_main:
                 ckpt.abort(root, name)
             raise
+        env.barrier()  # no process goes on (and perhaps reads `latest`) before the checkpoint is in place
 
     def _restore(self, resume: bool | str | os.PathLike) -> tuple[_Position, Any, float, bool]:
         """Load the checkpoint to resume from into the model, optimizer, schedules and generators."""

@@ -1,0 +1,68 @@
+import csv
+import sys
+
+import pytest
+
+from rnnkit.training import CsvLog, TrainConfig, Trainer
+from rnnkit.training.logs import TensorBoardLog
+
+
+def _rows(path):
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def test_header_widens_when_a_column_first_appears(tmp_path):
+    log = CsvLog(tmp_path / "log.csv")
+    log.write({"step": 1, "loss": 2.0, "elapsed": 0.1})
+    log.write({"step": 2, "loss": 1.5, "val_loss": 1.7, "elapsed": 0.2})
+    log.close()
+    rows = _rows(tmp_path / "log.csv")
+    assert list(rows[0]) == ["step", "loss", "val_loss", "elapsed"]
+    assert rows[0]["val_loss"] == "" and rows[1]["val_loss"] == "1.7"
+
+
+def test_resume_drops_rows_after_the_checkpoint(tmp_path):
+    log = CsvLog(tmp_path / "log.csv")
+    for step in range(1, 6):
+        log.write({"step": step, "loss": 1.0 / step})
+    log.close()
+    log = CsvLog(tmp_path / "log.csv", resume_step=3)
+    log.write({"step": 4, "loss": 9.0})
+    log.close()
+    assert [(r["step"], r["loss"]) for r in _rows(tmp_path / "log.csv")] == [
+        ("1", "1.0"), ("2", "0.5"), ("3", str(1 / 3)), ("4", "9.0")
+    ]
+
+
+def test_trainer_writes_the_csv_log(toys, tmp_path):
+    cfg = TrainConfig(epochs=2, log_every=2)
+    Trainer(toys.make(), toys.SeriesTask(), toys.SeriesSource(n=3), cfg, val=toys.SeriesSource(n=1),
+            run_dir=tmp_path).fit()
+    rows = _rows(tmp_path / "log.csv")
+    assert list(rows[0]) == ["step", "epoch", "batch", "loss", "lr", "grad_norm", "teacher_forcing", "mae",
+                             "val_loss", "val_mae", "elapsed"]
+    # Every second step, plus each epoch's end, where the evaluation fills the val_ columns.
+    assert [(r["step"], r["epoch"], r["batch"], r["val_loss"] != "") for r in rows] == [
+        ("2", "0", "2", False), ("3", "0", "3", True), ("4", "1", "1", False), ("6", "1", "3", True)
+    ]
+    assert all(float(r["grad_norm"]) > 0 and float(r["loss"]) > 0 for r in rows)
+
+
+def test_tensorboard_missing_is_a_clear_error(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "torch.utils.tensorboard", None)  # as if tensorboard were not installed
+    with pytest.raises(ImportError, match=r"needs the tensorboard package.*pip install 'rnnkit\[tensorboard\]'"):
+        TensorBoardLog(tmp_path)
+
+
+def test_tensorboard_events_when_installed(toys, tmp_path):
+    cfg = TrainConfig(epochs=1, tensorboard=True)
+    trainer = Trainer(toys.make(), toys.SeriesTask(), toys.SeriesSource(n=2), cfg, run_dir=tmp_path)
+    try:
+        import torch.utils.tensorboard  # noqa: F401
+    except ImportError:
+        with pytest.raises(ImportError, match="needs the tensorboard package"):
+            trainer.fit()
+    else:
+        trainer.fit()
+        assert list((tmp_path / "tensorboard").glob("events.out.tfevents.*"))

@@ -66,7 +66,9 @@ def _first_tensor(state: Any) -> Tensor | None:
 def start_tokens(model: Any, state: Any, bos_id: int | Tensor, batch_size: int | None) -> Tensor:
     """The first input of decoding, a LongTensor ``(N,)`` of BOS ids, on the state's device."""
     if not isinstance(model, StepModel):
-        raise TypeError(f"{type(model).__name__} does not implement step(tokens, state) and reorder_state(state, index)")
+        raise TypeError(
+            f"{type(model).__name__} does not implement step(tokens, state) and reorder_state(state, index)"
+        )
     if isinstance(bos_id, Tensor):
         if bos_id.dim() != 1 or (batch_size is not None and bos_id.numel() != batch_size):
             raise ValueError(f"bos_id as a tensor must have shape (N,), got {tuple(bos_id.shape)}")

@@ -22,7 +22,9 @@ from rnnkit.decoding.contract import Decoded
 from rnnkit.decoding.step_loop import decode_left_to_right
 
 
-def filter_logits(log_probs: Tensor, temperature: float = 1.0, top_k: int | None = None, top_p: float | None = None) -> Tensor:
+def filter_logits(
+    log_probs: Tensor, temperature: float = 1.0, top_k: int | None = None, top_p: float | None = None
+) -> Tensor:
     """Scaled and filtered logits ``(N, V)``: removed tokens are ``-inf``."""
     if temperature <= 0:
         raise ValueError(f"temperature must be positive, got {temperature}")

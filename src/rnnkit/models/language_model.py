@@ -61,7 +61,9 @@ class LanguageModelConfig:
         check_choice(self, "cell", CELL_TYPES)
         check_probability(self, "dropout")
         if not 0 <= self.padding_idx < self.vocab_size:
-            raise ValueError(f"LanguageModelConfig.padding_idx must be in [0, {self.vocab_size}), got {self.padding_idx!r}")
+            raise ValueError(
+                f"LanguageModelConfig.padding_idx must be in [0, {self.vocab_size}), got {self.padding_idx!r}"
+            )
 
 
 class LanguageModelOutput(NamedTuple):

@@ -161,7 +161,9 @@ class Seq2Seq(nn.Module):
         self.src_embedding = nn.Embedding(c.src_vocab_size, c.embedding_dim, padding_idx=c.padding_idx)
         self.tgt_embedding = nn.Embedding(c.tgt_vocab_size, c.embedding_dim, padding_idx=c.padding_idx)
         self.dropout = nn.Dropout(c.dropout)
-        self.encoder = recurrent_layer(c.cell, c.embedding_dim, c.encoder_size, c.encoder_layers, c.bidirectional, c.dropout)
+        self.encoder = recurrent_layer(
+            c.cell, c.embedding_dim, c.encoder_size, c.encoder_layers, c.bidirectional, c.dropout
+        )
         self.uses_init = c.feed_context in ("init", "both")
         self.uses_input_context = c.feed_context in ("input", "both")
         self.input_feeding = c.attention != "none" and c.input_feeding
@@ -316,7 +318,8 @@ class Seq2Seq(nn.Module):
         else:
             hidden = hidden.index_select(1, index)
         return Seq2SeqState(
-            rows(state.mask), rows(state.memory), rows(state.projected_keys), hidden, rows(state.context), rows(state.feed)
+            rows(state.mask), rows(state.memory), rows(state.projected_keys), hidden,
+            rows(state.context), rows(state.feed),
         )
 
     @staticmethod

@@ -5,7 +5,8 @@
 | one-to-one | no recurrence (see below) |
 | one-to-many | :class:`ConditionalGenerator` (a sequence from a vector or a label: captioning's shape) |
 | many-to-one | :class:`SequenceClassifier` (tokens or real-valued series to classes or values); :class:`HierarchicalAttentionNetwork` (documents) |
-| many-to-many, synchronous | :class:`SequenceTagger` (a label per step) |
+| many-to-many, synchronous | :class:`SequenceTagger` (a label per step); :class:`LanguageModel` (the next token at each step) |
+| many-to-many, different lengths | :class:`Seq2Seq` (encoder-decoder with attention: translation, chat) |
 | 2-D | :class:`ReNetClassifier`, :class:`ReNetLayer` (four directions over an image) |
 
 *One-to-one* is the degenerate case: one input, one output, nothing carried from step to step, so no
@@ -24,8 +25,10 @@ from rnnkit.models.conditional_generator import (
     GeneratorState,
 )
 from rnnkit.models.han import HANConfig, HANOutput, HierarchicalAttentionNetwork
+from rnnkit.models.language_model import LanguageModel, LanguageModelConfig, LanguageModelOutput
 from rnnkit.models.pooling import SequencePooling
 from rnnkit.models.renet import ReNetClassifier, ReNetClassifierConfig, ReNetLayer
+from rnnkit.models.seq2seq import Seq2Seq, Seq2SeqConfig, Seq2SeqOutput, Seq2SeqState
 from rnnkit.models.tagger import SequenceTagger, SequenceTaggerConfig
 
 __all__ = [
@@ -36,9 +39,16 @@ __all__ = [
     "HANConfig",
     "HANOutput",
     "HierarchicalAttentionNetwork",
+    "LanguageModel",
+    "LanguageModelConfig",
+    "LanguageModelOutput",
     "ReNetClassifier",
     "ReNetClassifierConfig",
     "ReNetLayer",
+    "Seq2Seq",
+    "Seq2SeqConfig",
+    "Seq2SeqOutput",
+    "Seq2SeqState",
     "SequenceClassifier",
     "SequenceClassifierConfig",
     "SequencePooling",

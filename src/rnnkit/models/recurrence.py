@@ -13,7 +13,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from torch.nn import GRU, LSTM, RNN
+from rnnkit.layers import GRU, LSTM, RNN
 
 CellType = Literal["lstm", "gru", "rnn"]
 CELL_TYPES: tuple[str, ...] = ("lstm", "gru", "rnn")

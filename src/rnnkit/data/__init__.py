@@ -27,6 +27,14 @@ from .encode import (
     tagging_source,
 )
 from .errors import DataFormatError, DatasetNotInstalledError
+from .examples import (
+    ClassificationExample,
+    DocumentExample,
+    GenerationExample,
+    Seq2SeqExample,
+    SeriesExample,
+    TaggingExample,
+)
 from .files import (
     FileData,
     load_files,
@@ -38,14 +46,6 @@ from .files import (
     read_series_folder,
     read_text_file,
     read_ts,
-)
-from .examples import (
-    ClassificationExample,
-    DocumentExample,
-    GenerationExample,
-    Seq2SeqExample,
-    SeriesExample,
-    TaggingExample,
 )
 from .sources import BatchSource, BucketBatchSource, StreamBatchSource, epoch_generator
 from .split import hash_split, split_items, stable_hash

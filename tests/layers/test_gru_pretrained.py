@@ -37,7 +37,7 @@ def _vocabularies() -> tuple[list[str], list[str]]:
             return list(value(node.args[0]))
         raise ValueError(f"g2p.py line {node.lineno}: unexpected expression {ast.dump(node)[:80]}")
 
-    with warnings.catch_warnings():  # g2p.py has a regex in a plain string ("\\-")
+    with warnings.catch_warnings():  # g2p.py writes a regex escape in a plain string
         warnings.simplefilter("ignore", SyntaxWarning)
         warnings.simplefilter("ignore", DeprecationWarning)
         tree = ast.parse((G2P_DIR / "g2p.py").read_text())

@@ -155,10 +155,10 @@ class RNNBase(nn.Module):
         finals, u = [], x
         for layer in range(self.num_layers):
             # the input projections of both directions and all steps in one matmul
-            weight = torch.cat([self._param("weight_ih", layer, d) for d in range(D)])  # (D*G*H, in)
-            bias = None
-            if self.bias:
-                bias = torch.cat([self._input_bias(layer, d) for d in range(D)])
+            weights = [self._param("weight_ih", layer, d) for d in range(D)]
+            biases = [self._input_bias(layer, d) for d in range(D)] if self.bias else None
+            weight = weights[0] if D == 1 else torch.cat(weights)  # (D*G*H, in)
+            bias = None if biases is None else biases[0] if D == 1 else torch.cat(biases)
             xp = input_projection(u, weight, bias).chunk(D, -1)  # D x (T, B, G*H)
             outs = []
             for d in range(D):

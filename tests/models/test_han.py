@@ -88,7 +88,8 @@ def assert_attention_is_a_distribution_over_valid_positions(out, sentence_counts
 def test_attention_sums_to_one_over_valid_positions_and_is_zero_on_padding(cell):
     words, sentence_counts, word_counts = random_batch()
     out = small_han(cell=cell)(words, sentence_counts, word_counts)
-    assert out.logits.shape == (3, 3) and out.word_attention.shape == (3, 4, 6) and out.sentence_attention.shape == (3, 4)
+    assert out.logits.shape == (3, 3)
+    assert out.word_attention.shape == (3, 4, 6) and out.sentence_attention.shape == (3, 4)
     assert_attention_is_a_distribution_over_valid_positions(out, sentence_counts, word_counts)
 
 

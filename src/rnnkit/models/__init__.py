@@ -1,13 +1,13 @@
 """Models: one per recurrent topology (seed 004), each built from rnnkit's own layers.
 
-| topology | model |
-| --- | --- |
-| one-to-one | no recurrence (see below) |
-| one-to-many | :class:`ConditionalGenerator` (a sequence from a vector or a label: captioning's shape) |
-| many-to-one | :class:`SequenceClassifier` (tokens or real-valued series to classes or values); :class:`HierarchicalAttentionNetwork` (documents) |
-| many-to-many, synchronous | :class:`SequenceTagger` (a label per step); :class:`LanguageModel` (the next token at each step) |
-| many-to-many, different lengths | :class:`Seq2Seq` (encoder-decoder with attention: translation, chat) |
-| 2-D | :class:`ReNetClassifier`, :class:`ReNetLayer` (four directions over an image) |
+- one-to-one: no recurrence (see below);
+- one-to-many: :class:`ConditionalGenerator`, a sequence from a vector or a label (captioning's shape);
+- many-to-one: :class:`SequenceClassifier`, tokens or a real-valued series to classes or values;
+  :class:`HierarchicalAttentionNetwork`, documents of sentences to classes;
+- many-to-many, synchronous: :class:`SequenceTagger`, a label per step; :class:`LanguageModel`, the
+  next token at each step;
+- many-to-many of different lengths: :class:`Seq2Seq`, encoder-decoder with attention (translation, chat);
+- 2-D: :class:`ReNetLayer`, :class:`ReNetClassifier`, four directions over an image.
 
 *One-to-one* is the degenerate case: one input, one output, nothing carried from step to step, so no
 recurrence at all. It is a feed-forward network (an ``nn.Linear`` or an MLP, image classification in

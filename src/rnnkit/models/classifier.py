@@ -46,7 +46,7 @@ class SequenceClassifierConfig:
     num_layers: int = 1  # stacked recurrent layers
     cell: CellType = "lstm"  # LSTM/GRU keep gradients alive over long inputs; "rnn" is the Elman baseline
     bidirectional: bool = False  # a backward direction lets every pooled state see the whole sequence
-    dropout: float = 0.0  # on the embeddings, between stacked layers and before the head
+    dropout: float = 0.0  # on the inputs (embeddings or series), between stacked layers and before the head
     pooling: PoolingType = "last"  # how T outputs become one vector (see rnnkit.models.pooling)
     attention_size: int | None = None  # size of the attention projection (pooling="attention"); None: D*H
     padding_idx: int = 0  # token id of padding: its embedding row stays zero
@@ -86,7 +86,9 @@ class SequenceClassifier(nn.Module):
         directions = 2 if c.bidirectional else 1
         self.input = SequenceInput(c.vocab_size, c.input_size, c.embedding_dim, c.padding_idx)
         self.dropout = nn.Dropout(c.dropout)
-        self.rnn = recurrent_layer(c.cell, self.input.output_size, c.hidden_size, c.num_layers, c.bidirectional, c.dropout)
+        self.rnn = recurrent_layer(
+            c.cell, self.input.output_size, c.hidden_size, c.num_layers, c.bidirectional, c.dropout
+        )
         self.pool = SequencePooling(c.pooling, directions * c.hidden_size, directions, c.attention_size)
         self.head = nn.Linear(directions * c.hidden_size, c.num_outputs)  # W_y, b_y
 

@@ -18,7 +18,9 @@ class SequenceInput(nn.Module):
     ) -> None:
         super().__init__()
         if (vocab_size is None) == (input_size is None):
-            raise ValueError(f"SequenceInput: set exactly one of vocab_size ({vocab_size}) and input_size ({input_size})")
+            raise ValueError(
+                f"SequenceInput: set exactly one of vocab_size ({vocab_size}) and input_size ({input_size})"
+            )
         self.vocab_size, self.input_size = vocab_size, input_size
         if vocab_size is not None:
             self.embedding = nn.Embedding(vocab_size, embedding_dim, padding_idx=padding_idx)

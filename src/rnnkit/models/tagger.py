@@ -42,7 +42,7 @@ class SequenceTaggerConfig:
     num_layers: int = 1  # stacked recurrent layers
     cell: CellType = "lstm"  # LSTM/GRU keep gradients alive over long inputs; "rnn" is the Elman baseline
     bidirectional: bool = True  # a step's tag usually depends on what follows it as well as what precedes
-    dropout: float = 0.0  # on the embeddings, between stacked layers and before the output layer
+    dropout: float = 0.0  # on the inputs (embeddings or series), between stacked layers and before the output layer
     padding_idx: int = 0  # token id of padding: its embedding row stays zero
 
     def __post_init__(self) -> None:
@@ -73,7 +73,9 @@ class SequenceTagger(nn.Module):
         directions = 2 if c.bidirectional else 1
         self.input = SequenceInput(c.vocab_size, c.input_size, c.embedding_dim, c.padding_idx)
         self.dropout = nn.Dropout(c.dropout)
-        self.rnn = recurrent_layer(c.cell, self.input.output_size, c.hidden_size, c.num_layers, c.bidirectional, c.dropout)
+        self.rnn = recurrent_layer(
+            c.cell, self.input.output_size, c.hidden_size, c.num_layers, c.bidirectional, c.dropout
+        )
         self.head = nn.Linear(directions * c.hidden_size, c.num_tags)  # W_y, b_y
 
     def forward(self, inputs: Tensor, lengths: Tensor) -> Tensor:

@@ -1,10 +1,12 @@
 """Run by test_distributed.py under `torchrun --nproc_per_node 2`: trains the toys with DDP (gloo) and
 writes each process's final weights to the folder given as the first argument.
 
-A: no dropout, truncated BPTT, cosine schedule; the test compares both ranks and a one-process run.
+A: no dropout, truncated BPTT, cosine schedule; the test compares both ranks and a one-process run, and the
+   validation metrics of both ranks.
 B: dropout (each rank its own random stream); killed during step 3, resumed, compared with B uninterrupted.
 """
 
+import json
 import os
 import sys
 
@@ -37,7 +39,13 @@ def main(out: str) -> None:
     cfg = TrainConfig(epochs=2, lr=0.05, lr_schedule="cosine", warmup_steps=1, checkpoint_every=2)
 
     model = toys.make(seed=10 + rank, dropout=0.0)  # different on each rank: DDP starts all from rank 0's
-    Trainer(model, toys.SeriesTask(), toys.SeriesSource(n=6), cfg, run_dir=f"{out}/A").fit()
+    trainer = Trainer(model, toys.SeriesTask(), toys.SeriesSource(n=6), cfg, val=toys.SeriesSource(n=3, seed=1),
+                      run_dir=f"{out}/A")
+    trainer.fit()
+    # 3 validation batches on 2 ranks (2 + 1) and 1 batch (each rank evaluates it): the same metrics everywhere.
+    metrics = [trainer.evaluate(), trainer.evaluate(toys.SeriesSource(n=1, seed=2))]
+    with open(f"{out}/A-metrics-rank{rank}.json", "w") as f:
+        json.dump(metrics, f)
     save_file(model.state_dict(), f"{out}/A-rank{rank}.safetensors")
 
     model = toys.make(seed=1)

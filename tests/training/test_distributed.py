@@ -1,4 +1,5 @@
 import csv
+import json
 import os
 import subprocess
 import sys
@@ -65,6 +66,11 @@ def test_ddp_on_two_cpu_processes(toys, tmp_path):
     Trainer(model, toys.SeriesTask(), _Merged(toys.SeriesSource(n=6)), cfg).fit()
     for k, v in model.state_dict().items():
         assert torch.allclose(a0[k], v, rtol=0, atol=1e-12), k
+
+    metrics = [json.loads((tmp_path / f"A-metrics-rank{r}.json").read_text()) for r in (0, 1)]
+    assert metrics[0] == metrics[1]
+    one_process = Trainer(model, toys.SeriesTask(), toys.SeriesSource(n=1), cfg)
+    assert metrics[0][1] == pytest.approx(one_process.evaluate(toys.SeriesSource(n=1, seed=2)), rel=1e-12)
 
     # B: with dropout, killed and resumed on two processes equals the uninterrupted two-process run.
     full, resumed = weights("B-full"), weights("B-resumed")

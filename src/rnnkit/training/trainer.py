@@ -253,11 +253,13 @@ class Trainer:
             raise TypeError(f"task.step must return a StepOutput, got {type(out).__name__}")
         return out
 
-
     @torch.no_grad()
     def evaluate(self, source: BatchSource | None = None) -> dict[str, float]:
-        """Mean loss and task logs over ``source`` (default: the validation source), weighted by each
-        batch's ``StepOutput.weight``, as ``val_loss`` and ``val_<name>``; averaged over all processes."""
+        """Mean loss and task logs over ``source`` (default: the validation source; its epoch-0 batches),
+        weighted by each batch's ``StepOutput.weight``, as ``val_loss`` and ``val_<name>``.
+
+        Under DDP rank ``r`` takes batches ``r, r + W, ...`` and the sums are added over processes, so all
+        get the same metrics; with fewer batches than processes each evaluates them all."""
         source = source if source is not None else self.val
         if source is None:
             raise ValueError("evaluate() needs a batch source: none was given and the trainer has no val source")
@@ -270,9 +272,9 @@ class Trainer:
         total_weight = 0.0
         with torch.random.fork_rng(devices=[]):
             carry = None
-            # Every batch once: rank r takes r, r + W, ... (the counts may differ; only the sums meet).
-            steps = -(-source.num_batches(0) // env.world_size)
-            for _, batch in shard(source.batches(0, 0), 0, steps, env):
+            n = source.num_batches(0)
+            spread = env if n >= env.world_size else DistributedEnv()
+            for _, batch in shard(source.batches(0, 0), 0, -(-n // spread.world_size), spread):
                 out = self._call_task(self.model, _to_device(batch, self.device), carry, 1.0)
                 carry = out.carry
                 w = float(out.weight)
@@ -282,7 +284,7 @@ class Trainer:
         random.setstate(python_state)
         self.model.train(was_training)
         keys = sorted(sums)
-        reduced = env.all_reduce_sum([sums[k] for k in keys] + [total_weight])
+        reduced = spread.all_reduce_sum([sums[k] for k in keys] + [total_weight])
         if reduced[-1] <= 0:
             raise ValueError("the validation source yielded no batches (or only zero weights) to evaluate on")
         return {f"val_{k}": v / reduced[-1] for k, v in zip(keys, reduced[:-1])}

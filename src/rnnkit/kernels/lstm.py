@@ -81,7 +81,8 @@ from rnnkit.kernels._common import (
 from rnnkit.kernels.linear import prepacked_linear
 
 _KERNEL = "lstm_scan"
-_ONLY_INPUT_GRAD = [True, False, False]
+_DX = [True, False, False]  # native_layer_norm_backward: the input's gradient only
+_layer_norm_backward = torch.ops.aten.native_layer_norm_backward.default
 # Elements of one (steps, B, H) slab of backward factors: a chunk's factors and errors (about a dozen
 # such slabs) then fit in a core's L2 cache, and batch-1 sequences of a few hundred steps are one chunk.
 _CHUNK_ELEMENTS = 32768
@@ -225,10 +226,19 @@ def _forward(
     a_raw = per_step(a_raw_buf, T) if a_raw_buf is not None else gates
     c_tilde = per_step(c_tilde_buf, T) if c_tilde_buf is not None else cs[1:]
     taus = per_step(tau_buf, T)
-    k_h = keep_h.unbind(0) if keep_h is not None else None
-    k_c = keep_c.unbind(0) if keep_c is not None else None
+    keep_hs = keep_h.unbind(0) if keep_h is not None else None
+    keep_cs = keep_c.unbind(0) if keep_c is not None else None
     if gamma_g is not None:
         gamma_g4, beta_g4 = gamma_g.view(4, H), beta_g.view(4, H)
+    # The i and f peepholes as one product: (2, H) weights times c_{t-1} seen as (B, 1, H).
+    w_cif = _stack_or_zeros(w_ci, w_cf, **kw) if w_ci is not None or w_cf is not None else None
+    if w_cif is not None:
+        g_if2 = per_step(gates_buf[..., : 2 * H].view(rows, B, 2, H), T)
+        if save:
+            cs_1 = per_step(cs_buf[:T].unsqueeze(2), T)
+        else:
+            pair = cs_buf.unsqueeze(2).unbind(0)
+            cs_1 = [pair[t % 2] for t in range(T)]
     mu_g, rstd_g, mu_c, rstd_c = [], [], [], []
 
     for t in range(T):
@@ -244,10 +254,8 @@ def _forward(
                 mu_g.append(mu)
                 rstd_g.append(rstd)
         i, f, g, o = g_i[t], g_f[t], g_g[t], g_o[t]
-        if w_ci is not None:
-            i.addcmul_(w_ci, c_prev)
-        if w_cf is not None:
-            f.addcmul_(w_cf, c_prev)
+        if w_cif is not None:
+            g_if2[t].addcmul_(w_cif, cs_1[t])  # a'_i + w_ci c_{t-1}, a'_f + w_cf c_{t-1}
         g_if[t].sigmoid_()
         g.tanh_()
         # c~_t = f * c_{t-1} + i * g
@@ -267,11 +275,11 @@ def _forward(
         else:
             torch.tanh(c_t, out=taus[t])
         # c_t, and h_t from h~_t = o * tau, with the keep masks
-        if k_c is not None:
-            torch.lerp(c_t, c_prev, k_c[t], out=cs[t + 1])
-        if k_h is not None:
+        if keep_cs is not None:
+            torch.lerp(c_t, c_prev, keep_cs[t], out=cs[t + 1])
+        if keep_hs is not None:
             torch.mul(o, taus[t], out=h_tilde)
-            torch.lerp(h_tilde, hs_state[t], k_h[t], out=hs_state[t + 1])
+            torch.lerp(h_tilde, hs_state[t], keep_hs[t], out=hs_state[t + 1])
             if hs_state is not hs:
                 hs[t + 1].copy_(hs_state[t + 1])
         else:
@@ -292,6 +300,12 @@ def _forward(
             "rstd_c": torch.stack(rstd_c) if rstd_c else None,
         }
     return hs_buf[1:], hs[T], cs[T].to(c0.dtype), saved
+
+
+def _stack_or_zeros(*vectors: Tensor | None, dtype: torch.dtype, device: torch.device) -> Tensor:
+    """Stack (H,) vectors into (n, H), zeros standing in for the missing ones."""
+    size = next(v for v in vectors if v is not None).shape[0]
+    return torch.stack([v if v is not None else torch.zeros(size, dtype=dtype, device=device) for v in vectors])
 
 
 _SAVED = ("hs", "cs", "gates", "a_raw", "c_tilde", "tau", "mu_g", "rstd_g", "mu_c", "rstd_c")
@@ -324,11 +338,19 @@ class _LSTMScan(torch.autograd.Function):
         return (*grads, None, None, None, None)
 
 
-def _factors(i, f, g, o, c_prev, tau, keep_h, k_o, k_n, k_ifg, tmp):
-    """The products of activations in the backward recurrences, for a chunk of steps (all (n, B, H)).
+def _factors(i, f, g, o, c_prev, tau, keep_h, w_ci, w_cf, w_co_in_k_n, k_o, k_n, k_ifg, k_carry, tmp):
+    """The products of activations in the backward recurrences, for a chunk of n steps.
 
-    k_o = (1 - k^h) tau o (1 - o),  k_n = (1 - k^h) o (1 - tau^2):  delta a'_o, delta n = delta h_t * k_o, k_n;
-    k_ifg = [g i (1 - i), c_{t-1} f (1 - f), i (1 - g^2)]:  delta a'_{i,f,g} = delta c~_t * k_ifg.
+    All (n, B, H) but ``k_ifg`` (n, 3, B, H), so that a (B, H) error broadcasts over its three blocks:
+
+        k_o = (1 - k^h) tau o (1 - o)          delta a'_o = delta h_t k_o
+        k_n = (1 - k^h) o (1 - tau^2)          delta n_t = delta h_t k_n
+        k_ifg = [g i (1 - i), c_{t-1} f (1 - f), i (1 - g^2)]      delta a'_{i,f,g} = delta c~_t k_ifg
+        k_carry = f + w_ci k_i + w_cf k_f      delta c_{t-1} = k^c delta c_t + delta c~_t k_carry
+
+    (k_i, k_f the first two blocks of k_ifg). ``k_carry`` folds the i and f peepholes into the cell's
+    carry; it is None without them (then it is f). With
+    ``w_co_in_k_n`` (no cell norm) ``k_n`` also takes ``w_co k_o``, the path delta a'_o -> delta c~_t.
     """
     torch.addcmul(o, o, o, value=-1, out=tmp)  # o (1 - o)
     torch.mul(tmp, tau, out=k_o)
@@ -337,12 +359,20 @@ def _factors(i, f, g, o, c_prev, tau, keep_h, k_o, k_n, k_ifg, tmp):
     if keep_h is not None:
         k_o.addcmul_(k_o, keep_h, value=-1)
         k_n.addcmul_(k_n, keep_h, value=-1)
+    if w_co_in_k_n is not None:
+        k_n.addcmul_(k_o, w_co_in_k_n)
     torch.addcmul(i, i, i, value=-1, out=tmp)  # i (1 - i)
-    torch.mul(tmp, g, out=k_ifg[:, :, 0])
+    torch.mul(tmp, g, out=k_ifg[:, 0])
     torch.addcmul(f, f, f, value=-1, out=tmp)  # f (1 - f)
-    torch.mul(tmp, c_prev, out=k_ifg[:, :, 1])
+    torch.mul(tmp, c_prev, out=k_ifg[:, 1])
     torch.mul(g, g, out=tmp)
-    torch.addcmul(i, i, tmp, value=-1, out=k_ifg[:, :, 2])  # i (1 - g^2)
+    torch.addcmul(i, i, tmp, value=-1, out=k_ifg[:, 2])  # i (1 - g^2)
+    if k_carry is not None:
+        k_carry.copy_(f)
+        if w_ci is not None:
+            k_carry.addcmul_(k_ifg[:, 0], w_ci)
+        if w_cf is not None:
+            k_carry.addcmul_(k_ifg[:, 1], w_cf)
 
 
 def _backward(d_ys, d_h_last, d_c_last, p, s, needs):
@@ -358,12 +388,15 @@ def _backward(d_ys, d_h_last, d_c_last, p, s, needs):
     c_prev = cs[:-1]  # (T, B, H): c_{t-1}
     c_tilde = s["c_tilde"] if s["c_tilde"] is not None else cs[1:]
     a_raw = s["a_raw"]
+    peep_if = w_ci is not None or w_cf is not None
 
     # Scratch for one chunk of factors, reused by every chunk.
     chunk = max(1, min(T, _CHUNK_ELEMENTS // (B * H)))
     k_o, k_n, tmp = (torch.empty(chunk, B, H, **kw) for _ in range(3))
-    k_ifg = torch.empty(chunk, B, 3, H, **kw)  # (n, B, 3, H)
+    k_ifg = torch.empty(chunk, 3, B, H, **kw)  # (n, 3, B, H)
+    k_carry = torch.empty(chunk, B, H, **kw) if peep_if else None
     k_os, k_ns, k_ifgs = k_o.unbind(0), k_n.unbind(0), k_ifg.unbind(0)
+    k_carries = k_carry.unbind(0) if k_carry is not None else None
 
     # Every step's errors: delta a' (after the gate norm), delta a (before it), delta n.
     d_ap_buf = torch.empty_like(gates_buf)  # (T, B, 4H)
@@ -371,14 +404,12 @@ def _backward(d_ys, d_h_last, d_c_last, p, s, needs):
     d_n_buf = torch.empty_like(tau) if gamma_c is not None else None
     d_ap = per_step(d_ap_buf, T)
     d_a = per_step(d_a_buf, T)
-    d_ap_ifg = per_step(d_ap_buf[..., : 3 * H].view(T, B, 3, H), T)
-    d_ap_i = per_step(d_ap_buf[..., :H], T)
-    d_ap_f = per_step(d_ap_buf[..., H : 2 * H], T)
+    d_ap_ifg = per_step(d_ap_buf[..., : 3 * H].view(T, B, 3, H).transpose(1, 2), T)  # (3, B, H) views
     d_ap_o = per_step(d_ap_buf[..., 3 * H :], T)
     d_n = per_step(d_n_buf, T) if d_n_buf is not None else None
     dys, fs = d_ys.unbind(0), f.unbind(0)
-    k_h = keep_h.unbind(0) if keep_h is not None else None
-    k_c = keep_c.unbind(0) if keep_c is not None else None
+    keep_hs = keep_h.unbind(0) if keep_h is not None else None
+    keep_cs = keep_c.unbind(0) if keep_c is not None else None
     if gamma_g is not None:
         gamma_g4 = gamma_g.view(4, H)
         a_raws = a_raw.unbind(0)
@@ -399,60 +430,51 @@ def _backward(d_ys, d_h_last, d_c_last, p, s, needs):
         span = slice(start, end)
         _factors(
             i[span], f[span], g[span], o[span], c_prev[span], tau[span],
-            keep_h[span] if keep_h is not None else None, k_o[:n], k_n[:n], k_ifg[:n], tmp[:n],
+            keep_h[span] if keep_h is not None else None, w_ci, w_cf, w_co if gamma_c is None else None,
+            k_o[:n], k_n[:n], k_ifg[:n], k_carry[:n] if k_carry is not None else None, tmp[:n],
         )  # fmt: skip
+        d_a_chunk = []  # the gate norm's input errors of this chunk, last step first
         for t in range(end - 1, start - 1, -1):
             j = t - start
             # delta a'_o
             torch.mul(dh, k_os[j], out=d_ap_o[t])
             # delta c~_t = (1 - k^c) delta c_t + LN_c^T(delta n) + w_co delta a'_o
-            if k_c is not None:
-                carry = torch.mul(dc, k_c[t])  # k^c delta c_t
+            if keep_cs is not None:
+                carry = torch.mul(dc, keep_cs[t])  # k^c delta c_t
                 dct = dc.sub_(carry)
             else:
                 dct = dc
             if gamma_c is not None:
                 torch.mul(dh, k_ns[j], out=d_n[t])
-                dct.add_(
-                    torch.ops.aten.native_layer_norm_backward(
-                        d_n[t], c_tildes[t], (H,), mu_c[t], rstd_c[t], gamma_c, None, _ONLY_INPUT_GRAD
-                    )[0]
-                )
+                dct.add_(_layer_norm_backward(d_n[t], c_tildes[t], (H,), mu_c[t], rstd_c[t], gamma_c, None, _DX)[0])
+                if w_co is not None:
+                    dct.addcmul_(d_ap_o[t], w_co)
             else:
-                dct.addcmul_(dh, k_ns[j])
-            if w_co is not None:
-                dct.addcmul_(d_ap_o[t], w_co)
+                dct.addcmul_(dh, k_ns[j])  # w_co delta a'_o is folded into k_n
             # delta a'_i, a'_f, a'_g
-            torch.mul(dct.unsqueeze(1), k_ifgs[j], out=d_ap_ifg[t])
-            # delta c_{t-1} = k^c delta c_t + f delta c~_t + w_ci delta a'_i + w_cf delta a'_f
-            dc = carry.addcmul_(dct, fs[t]) if k_c is not None else dct.mul_(fs[t])
-            if w_ci is not None:
-                dc.addcmul_(d_ap_i[t], w_ci)
-            if w_cf is not None:
-                dc.addcmul_(d_ap_f[t], w_cf)
+            torch.mul(dct, k_ifgs[j], out=d_ap_ifg[t])
+            # delta c_{t-1} = k^c delta c_t + delta c~_t k_carry
+            carry_factor = k_carries[j] if k_carries is not None else fs[t]
+            dc = carry.addcmul_(dct, carry_factor) if keep_cs is not None else dct.mul_(carry_factor)
             # delta a_t = LN_g^T(delta a'_t)
             if gamma_g is not None:
-                d_a[t].view(B, 4, H).copy_(
-                    torch.ops.aten.native_layer_norm_backward(
-                        d_ap[t].view(B, 4, H) * gamma_g4,
-                        a_raws[t].view(B, 4, H),
-                        (H,),
-                        mu_g[t],
-                        rstd_g[t],
-                        None,
-                        None,
-                        _ONLY_INPUT_GRAD,
-                    )[0]
-                )
+                u = d_ap[t].view(B, 4, H) * gamma_g4
+                da = _layer_norm_backward(u, a_raws[t].view(B, 4, H), (H,), mu_g[t], rstd_g[t], None, None, _DX)[0]
+                da = da.view(B, H4)
+                d_a_chunk.append(da)
+            else:
+                da = d_a[t]
             # delta h_{t-1} = dL/dy_{t-1} + k^h delta h_t + m (delta a_t W_hh)
-            dh_prev = torch.mm(d_a[t], weight_hh)
+            dh_prev = torch.mm(da, weight_hh)
             if m is not None:
                 dh_prev.mul_(m)
-            if k_h is not None:
-                dh_prev.addcmul_(dh, k_h[t])
+            if keep_hs is not None:
+                dh_prev.addcmul_(dh, keep_hs[t])
             if t > 0:
                 dh_prev.add_(dys[t - 1])
             dh = dh_prev
+        if d_a_chunk:
+            torch.stack(d_a_chunk[::-1], out=d_a_buf[span])
         _accumulate_sums(sums, d_ap_buf[span], d_n_buf[span] if d_n_buf is not None else None, c_prev[span],
                          c_tilde[span], a_raw[span] if a_raw is not None else None, s, span, p)  # fmt: skip
 
@@ -460,12 +482,23 @@ def _backward(d_ys, d_h_last, d_c_last, p, s, needs):
     if needs[3]:
         h_in = hs[:-1] if m is None else hs[:-1] * m  # (T, B, H): h_{t-1} * m
         d_w_hh = torch.mm(d_a_buf.view(T * B, H4).t(), h_in.reshape(T * B, H))
-    vector_grads = [sums[name] if p[key] is not None and needs[k] else None
-                    for k, (name, key) in enumerate((("w_ci", "w_ci"), ("w_cf", "w_cf"), ("w_co", "w_co"),
-                    ("gamma_g", "gamma_g"), ("beta_g", "gamma_g"), ("gamma_c", "gamma_c"), ("beta_c", "gamma_c"),
-                    ), start=4)]  # fmt: skip
-    return (d_a_buf if needs[0] else None, dh if needs[1] else None, dc if needs[2] else None, d_w_hh,
-            *vector_grads)  # fmt: skip
+
+    def vector_grad(name: str, index: int) -> Tensor | None:
+        return sums[name] if needs[index] else None
+
+    return (
+        d_a_buf if needs[0] else None,
+        dh if needs[1] else None,
+        dc if needs[2] else None,
+        d_w_hh,
+        vector_grad("w_ci", 4),
+        vector_grad("w_cf", 5),
+        vector_grad("w_co", 6),
+        vector_grad("gamma_g", 7),
+        vector_grad("beta_g", 8),
+        vector_grad("gamma_c", 9),
+        vector_grad("beta_c", 10),
+    )
 
 
 def _accumulate_sums(sums, d_ap, d_n, c_prev, c_tilde, a_raw, s, span, p):

@@ -82,7 +82,7 @@ def run(task_name: str, cfg: Namespace) -> int:
     else:
         task = task_class(build_dataclass(task_class.options_class, values["task"]))
         splits = task.read_splits(cfg.data)
-        task.fit(splits.train, cfg.data)
+        task.fit(splits)
         model = task.build_model(values["model"])
         save_run(run_dir, task, model)
         (run_dir / CONFIG_FILE).write_text(yaml.safe_dump({"task_name": task_name, **values}, sort_keys=False))
@@ -122,6 +122,9 @@ def report(run_dir: Path, data: str, split: str, limit: int | None, examples: li
     if split != "none":
         splits = task.read_splits(data)
         part = getattr(splits, split)
+        if part is None and split == "test" and splits.valid is not None:
+            print(f"{splits.name} has no test split: reporting on the validation split", file=sys.stderr)
+            split, part = "valid", splits.valid
         if part is not None:
             part = part[:limit] if limit is not None else part
             metrics = task.evaluate(model, part)

@@ -17,7 +17,7 @@ Life cycle::
 
     task = Seq2SeqTask(Seq2SeqOptions(batch_size=64))
     splits = task.read_splits("builtin:cmudict")
-    task.fit(splits.train)                      # vocabularies from the training split
+    task.fit(splits)                            # vocabularies from the training split
     model = task.build_model({"hidden_size": 256})
     source = task.batches(splits.train, train=True, seed=0)   # for the trainer, with task.step
     print(task.evaluate(model, splits.test))     # {"per": ..., "wer": ...}
@@ -95,9 +95,9 @@ class TaskAdapter(ABC):
         return read_splits(data, self.name, limit=self.options.limit)
 
     @abstractmethod
-    def fit(self, train: Sequence[Any], data: str) -> None:
-        """Build the vocabularies from the training examples of ``data`` (its name picks the tokenizer
-        that prediction uses on raw text)."""
+    def fit(self, splits: Splits) -> None:
+        """Build the vocabularies from the training split (the data set's name picks the tokenizer that
+        prediction uses on raw text; class names come from all splits)."""
 
     @abstractmethod
     def batches(self, examples: Sequence[Any], *, train: bool, seed: int = 0) -> Any:

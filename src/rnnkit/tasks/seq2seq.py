@@ -31,6 +31,7 @@ from rnnkit.losses import sequence_nll
 from rnnkit.metrics import accuracy, error_rate, sequence_error_rate
 from rnnkit.models.seq2seq import Seq2Seq, Seq2SeqConfig
 from rnnkit.tasks.base import TaskAdapter, TaskOptions
+from rnnkit.tasks.splits import Splits
 from rnnkit.tasks.text import Tokenizer, resolve_tokenizer, tokenize
 from rnnkit.training.task import StepOutput
 
@@ -77,18 +78,19 @@ class Seq2SeqTask(TaskAdapter):
     metric_names = ("token_error_rate", "sequence_error_rate")
     options: Seq2SeqOptions
 
-    def fit(self, train: Sequence[Seq2SeqExample], data: str) -> None:
-        o = self.options
+    def fit(self, splits: Splits) -> None:
+        o, train = self.options, splits.train
         self.vocabs["src"] = Vocab.build((e.src[: o.max_len] for e in train), min_freq=o.min_freq)
         self.vocabs["tgt"] = Vocab.build((e.tgt[: o.max_len] for e in train), min_freq=o.min_freq)
         longest = max(len(e.tgt[: o.max_len]) for e in train)
         self.fitted["max_output_len"] = o.max_output_len or int(1.5 * longest) + 5
-        self.fitted["tokenizer"] = resolve_tokenizer(o.tokenizer, data, "whitespace")
+        self.fitted["tokenizer"] = resolve_tokenizer(o.tokenizer, splits, "whitespace")
         # Character-level targets (spaces among the symbols) join with nothing; others with a space.
         self.fitted["joiner"] = "" if " " in self.vocabs["tgt"] else " "
         self.fitted["metric_labels"] = (
-            {"token_error_rate": "phoneme error rate (PER)", "sequence_error_rate": "word error rate (WER)"}
-            if data == "builtin:cmudict"
+            {"token_error_rate": "phoneme error rate (PER)", "sequence_error_rate": "word error rate (WER)",
+             "sources": "words"}
+            if splits.builtin and splits.name == "cmudict"
             else {}
         )
 

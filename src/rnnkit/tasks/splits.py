@@ -49,7 +49,10 @@ ACCEPTS: dict[str, tuple[str, ...]] = {
 }
 
 # Options passed to a built-in loader for a task that needs another view of it.
-BUILTIN_VIEWS: dict[tuple[str, str], dict[str, Any]] = {("han", "bbc-news"): {"view": "sentences"}}
+BUILTIN_VIEWS: dict[tuple[str, str], dict[str, Any]] = {
+    ("han", "bbc-news"): {"view": "sentences"},
+    ("classify", "japanese-vowels"): {"valid": 0.1},  # the archive has no validation split
+}
 
 # A user's file per task: what one line holds.
 FILE_FORMATS: dict[str, str] = {
@@ -69,6 +72,7 @@ class Splits:
     """The examples of each split (a ``str`` per split for a language-model stream)."""
 
     name: str  # the data set's name, or the file's path
+    builtin: bool  # a built-in data set (its name then says how its text was tokenized)
     kind: str  # the data-set task of the examples (rnnkit.data.TASKS), after any view
     train: Any
     valid: Any = None  # None when the data has no validation split
@@ -83,6 +87,10 @@ class Splits:
         if examples is None:
             raise ValueError(f"{self.name} has no {split!r} split")
         return examples
+
+    def present(self) -> list[Any]:
+        """The splits that exist, train first."""
+        return [part for part in (self.train, self.valid, self.test) if part is not None]
 
 
 def read_splits(data: str, task: str, *, limit: int | None = None) -> Splits:
@@ -106,7 +114,7 @@ def _read_builtin(name: str, task: str) -> Splits:
         raise ValueError(str(error.args[0])) from None
     dataset: Dataset = builtin.load(**BUILTIN_VIEWS.get((task, name), {}))
     return Splits(
-        name, dataset.task, dataset.splits["train"], dataset.splits.get("valid"), dataset.splits.get("test"),
+        name, True, dataset.task, dataset.splits["train"], dataset.splits.get("valid"), dataset.splits.get("test"),
         tuple(dataset.labels), dict(dataset.summary),
     )
 
@@ -118,15 +126,15 @@ def _read_path(path: Path, task: str) -> Splits:
             raise FileNotFoundError(f"{path} is a folder but holds no train.* file")
         read = {split: _read_file(files[0], task) if files else None for split, files in found.items()}
         kind = read["train"][0]
-        return Splits(str(path), kind, *(None if r is None else r[1] for r in read.values()))
+        return Splits(str(path), False, kind, *(None if r is None else r[1] for r in read.values()))
     if not path.exists():
         raise FileNotFoundError(f"no such file or folder: {path} (give a path or builtin:NAME)")
     kind, examples = _read_file(path, task)
     if isinstance(examples, str):
         cut = len(examples) - len(examples) // 10
-        return Splits(str(path), kind, examples[:cut], examples[cut:])
+        return Splits(str(path), False, kind, examples[:cut], examples[cut:])
     split = split_items(examples, _key, valid=0.1, test=0.1, salt=path.name)
-    return Splits(str(path), kind, split["train"], split.get("valid"), split.get("test"))
+    return Splits(str(path), False, kind, split["train"], split.get("valid"), split.get("test"))
 
 
 def _read_file(path: Path, task: str) -> tuple[str, Any]:
@@ -188,7 +196,7 @@ def _view(splits: Splits, task: str) -> Splits:
         return splits
     parts = {s: None if getattr(splits, s) is None else convert(getattr(splits, s)) for s in ("train", "valid", "test")}
     kind = "tagging" if task == "tag" else "generation"
-    return Splits(splits.name, kind, parts["train"], parts["valid"], parts["test"], splits.labels, splits.summary)
+    return Splits(splits.name, splits.builtin, kind, parts["train"], parts["valid"], parts["test"], splits.labels, splits.summary)
 
 
 def _segmentation(text: str) -> tuple[TaggingExample, ...]:
@@ -215,5 +223,5 @@ def _limited(splits: Splits, limit: int) -> Splits:
         return part[: limit * STREAM_LIMIT_FACTOR] if isinstance(part, str) else part[:limit]
 
     return Splits(
-        splits.name, splits.kind, cut(splits.train), cut(splits.valid), cut(splits.test), splits.labels, splits.summary
+        splits.name, splits.builtin, splits.kind, cut(splits.train), cut(splits.valid), cut(splits.test), splits.labels, splits.summary
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Literal
 
 from rnnkit.data.tokenize import chars, sentences, words
+from rnnkit.tasks.splits import Splits
 
 Tokenizer = Literal["auto", "chars", "lower_chars", "words", "lower_words", "whitespace"]
 TOKENIZERS: tuple[str, ...] = ("chars", "lower_chars", "words", "lower_words", "whitespace")
@@ -17,20 +18,20 @@ TOKENIZERS: tuple[str, ...] = ("chars", "lower_chars", "words", "lower_words", "
 # How each built-in data set's loader splits its text (see rnnkit.data.builtin).
 BUILTIN_TOKENIZERS = {
     "cmudict": "lower_chars",
+    "dialogue": "lower_words",
     "shakespeare": "chars",
     "shakespeare-scenes": "lower_words",
     "bbc-news": "lower_words",
 }
 
 
-def resolve_tokenizer(choice: str, data: str, default: str) -> str:
+def resolve_tokenizer(choice: str, splits: Splits, default: str) -> str:
     """The tokenizer to use: ``choice`` unless it is ``"auto"``, then the built-in data set's, else ``default``."""
     if choice != "auto":
         if choice not in TOKENIZERS:
             raise ValueError(f"tokenizer must be 'auto' or one of {TOKENIZERS}, got {choice!r}")
         return choice
-    name = data.removeprefix("builtin:") if data.startswith("builtin:") else None
-    return BUILTIN_TOKENIZERS.get(name, default) if name else default
+    return BUILTIN_TOKENIZERS.get(splits.name, default) if splits.builtin else default
 
 
 def tokenize(text: str, tokenizer: str) -> list[str]:

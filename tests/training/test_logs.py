@@ -66,3 +66,17 @@ def test_tensorboard_events_when_installed(toys, tmp_path):
     else:
         trainer.fit()
         assert list((tmp_path / "tensorboard").glob("events.out.tfevents.*"))
+
+
+def test_progress_bar_only_on_a_terminal(monkeypatch):
+    from rnnkit.training.logs import progress_bar
+
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: False)
+    for enabled, shown in ((None, False), (True, True), (False, False)):
+        bar = progress_bar(10, 0, enabled)
+        assert bar.disable is not shown
+        bar.close()
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    bar = progress_bar(10, 4, None)
+    assert not bar.disable and bar.n == 4
+    bar.close()

@@ -55,7 +55,8 @@ def test_keep_holds_the_state_and_output_is_that_of_the_held_state():
 
 def test_recurrent_mask_needs_support():
     with pytest.raises(ValueError, match="recurrent_mask"):
-        scan_steps(Leaky(3, 2), torch.randn(2, 1, 3, dtype=D), torch.zeros(1, 2, dtype=D), recurrent_mask=torch.ones(1, 2))
+        x, h0 = torch.randn(2, 1, 3, dtype=D), torch.zeros(1, 2, dtype=D)
+        scan_steps(Leaky(3, 2), x, h0, recurrent_mask=torch.ones(1, 2))
 
 
 def test_state_helpers():

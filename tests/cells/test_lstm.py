@@ -50,7 +50,8 @@ def test_projection_matches_torch_lstm_proj_size():
 
 
 def test_peephole_hand_computed_step():
-    # LSTMCell(1, 1, peephole), no bias: weight_ih = [1, 2, 3, 4] (i, f, g, o), weight_hh = 0, w_ci, w_cf, w_co = 0.5, -1, 2
+    # LSTMCell(1, 1, peephole), no bias: weight_ih = [1, 2, 3, 4] (i, f, g, o), weight_hh = 0,
+    # peepholes w_ci, w_cf, w_co = 0.5, -1, 2
     cell = LSTMCell(1, 1, bias=False, peephole=True, dtype=D)
     with torch.no_grad():
         cell.weight_ih.copy_(torch.tensor([[1.0], [2.0], [3.0], [4.0]]))
@@ -66,7 +67,8 @@ def test_peephole_hand_computed_step():
     c = f * c_prev + i * g
     o = sig(4 * x + 2.0 * c)
     h = o * math.tanh(c)
-    y, state = cell(torch.tensor([[x]], dtype=D), LSTMState(torch.zeros(1, 1, dtype=D), torch.tensor([[c_prev]], dtype=D)))
+    s = LSTMState(torch.zeros(1, 1, dtype=D), torch.tensor([[c_prev]], dtype=D))
+    y, state = cell(torch.tensor([[x]], dtype=D), s)
     assert state.c.item() == pytest.approx(c, abs=1e-14)
     assert y.item() == pytest.approx(h, abs=1e-14)
 
@@ -124,7 +126,7 @@ def test_scan_equals_step_loop_with_keep_and_mask(options):
     R = options["proj_size"] or 4
     x = torch.randn(6, 2, 3, dtype=D, requires_grad=True)
     s0 = LSTMState(torch.randn(2, R, dtype=D, requires_grad=True), torch.randn(2, 4, dtype=D, requires_grad=True))
-    keep = LSTMState(torch.bernoulli(torch.full((6, 2, R), 0.3, dtype=D)), torch.bernoulli(torch.full((6, 2, 4), 0.3, dtype=D)))
+    keep = LSTMState(*(torch.bernoulli(torch.full((6, 2, n), 0.3, dtype=D)) for n in (R, 4)))
     mask = torch.bernoulli(torch.full((2, R), 0.7, dtype=D)) / 0.7
     inputs = [x, *s0, *cell.parameters()]
     for kw in ({}, {"keep": keep, "recurrent_mask": mask}):

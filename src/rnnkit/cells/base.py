@@ -7,17 +7,18 @@ directions, with dropout, zoneout and sequence lengths.
 Required::
 
     cell.input_size: int                        # size of x_t
-    cell.hidden_size: int                       # size of the recurrent state's h
+    cell.hidden_size: int                       # the cell's number of units H
     cell.initial_state(batch_size, *, dtype=None, device=None) -> State   # zeros
     cell.forward(x_t, state) -> (y_t, state)    # x_t: (B, input_size); y_t: (B, output_size)
 
-``State`` is a ``Tensor`` of shape (B, hidden_size) or a (named) tuple of such tensors
-(``LSTMState(h, c)``); a layer stacks, slices and masks it leaf by leaf.
+``State`` is a ``Tensor`` of shape (B, ·) or a (named) tuple of such tensors (``LSTMState(h, c)``);
+a layer stacks, slices and masks it leaf by leaf. Its first part is ``h``, the state that enters the
+recurrent matmul.
 
 Optional, with the defaults :class:`RecurrentCell` provides:
 
 - ``cell.output_size: int`` (default ``hidden_size``): the size of ``y_t`` (an LSTM with a
-  projection outputs ``proj_size``).
+  projection outputs ``proj_size``, which is also the size of its ``h``).
 - ``cell.output(state) -> y_t`` (default: the state itself, or its first leaf, ``h``): the output read
   from a state. When a layer holds a state over a step (``keep`` below), the step's output is the
   output of the held state.
@@ -31,8 +32,8 @@ Optional, with the defaults :class:`RecurrentCell` provides:
 
   which expresses zoneout and the end of a sequence alike.
 - ``cell.supports_recurrent_mask: bool`` (default False): ``forward`` and ``scan`` take
-  ``recurrent_mask: (B, hidden_size)``, which multiplies ``h_{t-1}`` where it enters the recurrent
-  matmul (variational recurrent dropout: one mask for the whole sequence).
+  ``recurrent_mask`` of the shape of ``h``, (B, ·), which multiplies ``h_{t-1}`` where it enters the
+  recurrent matmul (variational recurrent dropout: one mask for the whole sequence).
 - ``cell.with_input_size(n) -> cell``: a fresh, newly initialised cell with the same options and input
   size ``n``; ``Recurrent`` builds stacked layers and the reverse direction from it.
 """

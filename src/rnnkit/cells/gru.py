@@ -75,7 +75,8 @@ class GRUCell(RecurrentCell):
         return gru_scan(xp, h, self.weight_hh, bias_hn, keep=keep, recurrent_mask=recurrent_mask)
 
     def with_input_size(self, input_size: int) -> GRUCell:
-        return GRUCell(input_size, self.hidden_size, self.bias, device=self.weight_ih.device, dtype=self.weight_ih.dtype)
+        return GRUCell(input_size, self.hidden_size, self.bias,
+                       device=self.weight_ih.device, dtype=self.weight_ih.dtype)
 
     def extra_repr(self) -> str:
         return f"{self.input_size}, {self.hidden_size}, bias={self.bias}"

@@ -115,7 +115,8 @@ class LSTMCell(RecurrentCell):
         self, batch_size: int, *, dtype: torch.dtype | None = None, device: torch.device | None = None
     ) -> LSTMState:
         kw = {"dtype": dtype or self.weight_ih.dtype, "device": device or self.weight_ih.device}
-        return LSTMState(torch.zeros(batch_size, self.output_size, **kw), torch.zeros(batch_size, self.hidden_size, **kw))
+        h = torch.zeros(batch_size, self.output_size, **kw)  # (B, P or H)
+        return LSTMState(h, torch.zeros(batch_size, self.hidden_size, **kw))
 
     def forward(
         self, x_t: Tensor, state: LSTMState, *, recurrent_mask: Tensor | None = None

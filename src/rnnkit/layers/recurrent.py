@@ -72,7 +72,8 @@ class Recurrent(nn.Module):
         cells = self._build_cells(cell, num_layers, D)
         self.num_layers, self.num_directions = len(cells) // D, D
         self.bidirectional, self.batch_first, self.residual = bidirectional, batch_first, residual
-        self.dropout, self.recurrent_dropout = _probability("dropout", dropout), _probability("recurrent_dropout", recurrent_dropout)
+        self.dropout = _probability("dropout", dropout)
+        self.recurrent_dropout = _probability("recurrent_dropout", recurrent_dropout)
         zs = zoneout if isinstance(zoneout, (tuple, list)) else (zoneout,)
         self.zoneout = tuple(_probability("zoneout", z) for z in zs)
         self.cells = nn.ModuleList(cells)
@@ -111,13 +112,19 @@ class Recurrent(nn.Module):
             want = self.cells[0].input_size if l == 0 else D * _output_size(self.cells[l * D - 1])
             for d, cell in enumerate(layer):
                 if cell.input_size != want:
-                    raise ValueError(f"cell {l * D + d} (layer {l}) has input_size {cell.input_size}, expected {want}")
+                    raise ValueError(
+                        f"cell {l * D + d} (layer {l}) has input_size {cell.input_size}, expected {want}"
+                    )
                 if _output_size(cell) != _output_size(layer[0]):
                     raise ValueError(f"the directions of layer {l} have different output sizes")
                 if self.recurrent_dropout and not getattr(cell, "supports_recurrent_mask", False):
-                    raise ValueError(f"recurrent_dropout needs cells that take a recurrent_mask; {type(cell).__name__} does not")
+                    raise ValueError(
+                        f"recurrent_dropout needs cells that take a recurrent_mask; {type(cell).__name__} does not"
+                    )
             if self.residual and l > 0 and want != D * _output_size(layer[0]):
-                raise ValueError(f"residual: layer {l} maps size {want} to {D * _output_size(layer[0])}; they must match")
+                raise ValueError(
+                    f"residual: layer {l} maps size {want} to {D * _output_size(layer[0])}; they must match"
+                )
 
     @property
     def input_size(self) -> int:

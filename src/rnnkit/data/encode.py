@@ -38,13 +38,42 @@ def _ids(symbols: Sequence[str], vocab: Vocab, *, bos: bool = False, eos: bool =
     return torch.tensor(vocab.encode(symbols, bos=bos, eos=eos), dtype=torch.long)
 
 
+class _Packed:
+    """Many id sequences in one flat tensor, padded into a batch by indexing.
+
+    A tensor per sequence would cost more than the encoding itself on 100k examples; here a batch is
+    one gather: ``out[b, t] = flat[offsets[r_b] + t]`` where ``t < lengths[r_b]``, else ``<pad>`` 0.
+    """
+
+    def __init__(self, seqs: Sequence[Sequence[str]], vocab: Vocab, *, bos: bool = False, eos: bool = False):
+        encoded = [vocab.encode(s, bos=bos, eos=eos) for s in seqs]
+        self.lengths = torch.tensor([len(e) for e in encoded], dtype=torch.long)  # (N,)
+        self.offsets = torch.cumsum(self.lengths, 0) - self.lengths  # (N,)
+        self.flat = torch.tensor([i for e in encoded for i in e], dtype=torch.long)  # (sum of lengths,)
+
+    def __len__(self) -> int:
+        return len(self.lengths)
+
+    def pad(self, rows: list[int], *, skip_first: bool = False, skip_last: bool = False) -> tuple[Tensor, Tensor]:
+        """``(ids (B, T), lengths (B,))`` of ``rows``, without each sequence's first or last id when asked
+        (``<bos> y <eos>`` gives ``tgt_in`` without the last and ``tgt_out`` without the first)."""
+        idx = torch.tensor(rows, dtype=torch.long)
+        lengths = self.lengths[idx] - int(skip_first) - int(skip_last)  # (B,)
+        t = torch.arange(int(lengths.max()))  # (T,)
+        pos = self.offsets[idx, None] + int(skip_first) + t[None, :]  # (B, T)
+        mask = t[None, :] < lengths[:, None]  # (B, T)
+        ids = torch.where(mask, self.flat[pos.clamp(max=max(len(self.flat) - 1, 0))], 0)
+        return ids, lengths
+
+
 def _pad(seqs: list[Tensor], value: float = 0) -> Tensor:
     return pad_sequence(seqs, batch_first=True, padding_value=value)  # (B, T_max, ...)
 
 
-def _check_nonempty(n: int, what: str, i: int) -> None:
-    if n == 0:
-        raise ValueError(f"example {i} has an empty {what}; a sequence needs at least one step")
+def _check_nonempty(lengths: Tensor, what: str) -> None:
+    empty = (lengths == 0).nonzero()
+    if len(empty):
+        raise ValueError(f"example {int(empty[0])} has an empty {what}; a sequence needs at least one step")
 
 
 def _lengths(seqs: list[Tensor], rows: list[int]) -> Tensor:
@@ -62,17 +91,14 @@ def classification_source(
     max_len: int | None = None,
 ) -> BucketBatchSource[ClassificationBatch]:
     """Token sequences (truncated to ``max_len`` when given) and their labels."""
-    toks = [_ids(e.tokens[:max_len], vocab) for e in examples]
-    for i, t in enumerate(toks):
-        _check_nonempty(len(t), "token sequence", i)
+    toks = _Packed([e.tokens[:max_len] for e in examples], vocab)
+    _check_nonempty(toks.lengths, "token sequence")
     y = torch.tensor([labels.id(e.label) for e in examples], dtype=torch.long)
 
     def collate(rows: list[int]) -> ClassificationBatch:
-        return ClassificationBatch(
-            _pad([toks[r] for r in rows]), _lengths(toks, rows), y[rows], torch.tensor(rows)
-        )
+        return ClassificationBatch(*toks.pad(rows), y[rows], torch.tensor(rows))
 
-    return BucketBatchSource([len(t) for t in toks], collate, batch_size=batch_size, seed=seed, shuffle=shuffle)
+    return BucketBatchSource(toks.lengths.tolist(), collate, batch_size=batch_size, seed=seed, shuffle=shuffle)
 
 
 def series_source(
@@ -92,7 +118,8 @@ def series_source(
         v = np.asarray(e.values, dtype=np.float32)
         if mean is not None and std is not None:
             v = (v - mean) / std
-        _check_nonempty(len(v), "series", i)
+        if len(v) == 0:
+            raise ValueError(f"example {i} has an empty series; a sequence needs at least one step")
         xs.append(torch.from_numpy(np.ascontiguousarray(v, dtype=np.float32)))
     y = torch.tensor([labels.id(e.label) for e in examples], dtype=torch.long)
 
@@ -119,25 +146,17 @@ def tagging_source(
     shuffle: bool = True,
 ) -> BucketBatchSource[TaggingBatch]:
     """Tokens and one tag per token; tags are padded with the tag vocabulary's id 0."""
-    toks = [_ids(e.tokens, vocab) for e in examples]
-    tg = [_ids(e.tags, tags) for e in examples]
-    for i, (a, b) in enumerate(zip(toks, tg)):
-        _check_nonempty(len(a), "token sequence", i)
-        if len(a) != len(b):
-            raise ValueError(f"example {i} has {len(a)} tokens but {len(b)} tags")
+    for i, e in enumerate(examples):
+        if len(e.tokens) != len(e.tags):
+            raise ValueError(f"example {i} has {len(e.tokens)} tokens but {len(e.tags)} tags")
+    toks = _Packed([e.tokens for e in examples], vocab)
+    tg = _Packed([e.tags for e in examples], tags)
+    _check_nonempty(toks.lengths, "token sequence")
 
     def collate(rows: list[int]) -> TaggingBatch:
-        return TaggingBatch(
-            _pad([toks[r] for r in rows]), _lengths(toks, rows), _pad([tg[r] for r in rows]), torch.tensor(rows)
-        )
+        return TaggingBatch(*toks.pad(rows), tg.pad(rows)[0], torch.tensor(rows))
 
-    return BucketBatchSource([len(t) for t in toks], collate, batch_size=batch_size, seed=seed, shuffle=shuffle)
-
-
-def _target_pair(tokens: Sequence[str], vocab: Vocab) -> tuple[Tensor, Tensor]:
-    """``(<bos> y_1 .. y_n, y_1 .. y_n <eos>)``"""
-    ids = _ids(tokens, vocab, bos=True, eos=True)
-    return ids[:-1], ids[1:]
+    return BucketBatchSource(toks.lengths.tolist(), collate, batch_size=batch_size, seed=seed, shuffle=shuffle)
 
 
 def seq2seq_source(
@@ -151,23 +170,17 @@ def seq2seq_source(
     max_len: int | None = None,
 ) -> BucketBatchSource[Seq2SeqBatch]:
     """Source/target pairs; both sides truncated to ``max_len`` tokens when given."""
-    src = [_ids(e.src[:max_len], src_vocab) for e in examples]
-    tgt = [_target_pair(e.tgt[:max_len], tgt_vocab) for e in examples]
-    for i, s in enumerate(src):
-        _check_nonempty(len(s), "source", i)
+    src = _Packed([e.src[:max_len] for e in examples], src_vocab)
+    tgt = _Packed([e.tgt[:max_len] for e in examples], tgt_vocab, bos=True, eos=True)  # <bos> y <eos>
+    _check_nonempty(src.lengths, "source")
 
     def collate(rows: list[int]) -> Seq2SeqBatch:
-        return Seq2SeqBatch(
-            _pad([src[r] for r in rows]),
-            _lengths(src, rows),
-            _pad([tgt[r][0] for r in rows]),
-            _pad([tgt[r][1] for r in rows]),
-            torch.tensor([len(tgt[r][0]) for r in rows], dtype=torch.long),
-            torch.tensor(rows),
-        )
+        tgt_in, tgt_lengths = tgt.pad(rows, skip_last=True)
+        tgt_out, _ = tgt.pad(rows, skip_first=True)
+        return Seq2SeqBatch(*src.pad(rows), tgt_in, tgt_out, tgt_lengths, torch.tensor(rows))
 
     # Sort by source length, then target length: both sides pad little.
-    keys = [len(s) * 100_000 + len(t[0]) for s, t in zip(src, tgt)]
+    keys = (src.lengths * 100_000 + tgt.lengths).tolist()
     return BucketBatchSource(keys, collate, batch_size=batch_size, seed=seed, shuffle=shuffle)
 
 
@@ -183,18 +196,14 @@ def generation_source(
 ) -> BucketBatchSource[GenerationBatch]:
     """A condition symbol and the sequence to generate from it (truncated to ``max_len`` when given)."""
     cond = torch.tensor([conditions.id(e.condition) for e in examples], dtype=torch.long)
-    tgt = [_target_pair(e.tokens[:max_len], vocab) for e in examples]
+    tgt = _Packed([e.tokens[:max_len] for e in examples], vocab, bos=True, eos=True)  # <bos> y <eos>
 
     def collate(rows: list[int]) -> GenerationBatch:
-        return GenerationBatch(
-            cond[rows],
-            _pad([tgt[r][0] for r in rows]),
-            _pad([tgt[r][1] for r in rows]),
-            torch.tensor([len(tgt[r][0]) for r in rows], dtype=torch.long),
-            torch.tensor(rows),
-        )
+        tgt_in, tgt_lengths = tgt.pad(rows, skip_last=True)
+        tgt_out, _ = tgt.pad(rows, skip_first=True)
+        return GenerationBatch(cond[rows], tgt_in, tgt_out, tgt_lengths, torch.tensor(rows))
 
-    return BucketBatchSource([len(t[0]) for t in tgt], collate, batch_size=batch_size, seed=seed, shuffle=shuffle)
+    return BucketBatchSource(tgt.lengths.tolist(), collate, batch_size=batch_size, seed=seed, shuffle=shuffle)
 
 
 def document_source(
@@ -213,7 +222,8 @@ def document_source(
     docs: list[list[Tensor]] = []
     for i, e in enumerate(examples):
         sents = [_ids(s[:max_words], vocab) for s in e.sentences[:max_sentences] if s]
-        _check_nonempty(len(sents), "document (no non-empty sentence)", i)
+        if not sents:
+            raise ValueError(f"example {i} is a document without a non-empty sentence")
         docs.append(sents)
     y = torch.tensor([labels.id(e.label) for e in examples], dtype=torch.long)
 

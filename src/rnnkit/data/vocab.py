@@ -115,7 +115,11 @@ class Vocab:
         raise KeyError(f"symbol {symbol!r} is not in the vocabulary and it has no {UNK} token")
 
     def encode(self, symbols: Iterable[str], *, bos: bool = False, eos: bool = False) -> list[int]:
-        ids = [self.id(s) for s in symbols]
+        if UNK in self.specials:
+            get, unk = self._index.get, self._index[UNK]
+            ids = [get(s, unk) for s in symbols]
+        else:
+            ids = [self.id(s) for s in symbols]
         return ([self.bos_id] if bos else []) + ids + ([self.eos_id] if eos else [])
 
     def decode(self, ids: Iterable[int], *, strip: bool = True) -> list[str]:

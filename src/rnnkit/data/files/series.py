@@ -114,7 +114,9 @@ def read_series_folder(root: str | Path, *, delimiter: str = ",") -> FileData:
                 if width is None:
                     width = len(fields)
                 if len(fields) != width:
-                    raise DataFormatError(file, line, f"expected {width} channels like the first series, found {len(fields)}")
+                    raise DataFormatError(
+                        file, line, f"expected {width} channels like the first series, found {len(fields)}"
+                    )
             values = [[_number(v, file, line, str(c + 1)) for c, v in enumerate(f)] for line, f in rows]
             examples.append(SeriesExample(np.asarray(values, dtype=np.float32), cls.name))
     if not examples:

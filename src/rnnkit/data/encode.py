@@ -51,9 +51,6 @@ class _Packed:
         self.offsets = torch.cumsum(self.lengths, 0) - self.lengths  # (N,)
         self.flat = torch.tensor([i for e in encoded for i in e], dtype=torch.long)  # (sum of lengths,)
 
-    def __len__(self) -> int:
-        return len(self.lengths)
-
     def pad(self, rows: list[int], *, skip_first: bool = False, skip_last: bool = False) -> tuple[Tensor, Tensor]:
         """``(ids (B, T), lengths (B,))`` of ``rows``, without each sequence's first or last id when asked
         (``<bos> y <eos>`` gives ``tgt_in`` without the last and ``tgt_out`` without the first)."""

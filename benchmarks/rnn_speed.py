@@ -1,14 +1,16 @@
 """Speed of rnnkit's layers and cells against ``torch.nn`` and against plain autograd loops of the same cells.
 
     OMP_WAIT_POLICY=PASSIVE .venv/bin/python benchmarks/rnn_speed.py [--threads 1] [--repeats 5]
-        [--only lstm peephole ...] [--shapes train1 train2 infer] [--bf16] [--quick]
+        [--only lstm peephole ...] [--shapes train1 train2 infer] [--bf16] [--clock wall|cpu] [--quick]
 
 What one run measures, all in one process:
 
 - Every row of a shape (rnnkit's module, the ``torch.nn`` layer it is compared with, and the same cells run
   as a plain autograd loop) is timed once per round; the order is shuffled every round and the table gives
   medians over the rounds. Ratios are medians of the per-round ratios, so that load from other processes on
-  a shared machine, which comes and goes, slows the two sides of a ratio alike.
+  a shared machine, which comes and goes, slows the two sides of a ratio alike. The process's CPU time over
+  the wall time of the rounds is printed per shape: with one thread, well below 1 means other processes
+  held the cores and the times are inflated; ``--clock cpu`` then times on the process's CPU time instead.
 - Training shapes time one training step: ``fwd`` is the forward pass with autograd recording (module in
   training mode, input requiring grad), ``f+b`` the forward pass plus ``output.sum().backward()``. The
   inference shape (batch 1) times the forward pass only, under ``torch.no_grad()`` in evaluation mode.
@@ -63,6 +65,7 @@ from rnnkit.layers.masks import dropout_mask  # noqa: E402
 RECURRENT_DROPOUT = 0.25
 ZONEOUT = 0.1
 BF16_SPEEDUP = 1.5  # bfloat16 inference must be at least this much faster than float32
+CLOCKS = {"wall": time.perf_counter, "cpu": time.process_time}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -211,20 +214,21 @@ class Case:
     module: nn.Module
     x: Tensor
     training: bool
+    clock: Callable[[], float] = time.perf_counter
 
     def run(self) -> tuple[float, float | None]:
-        """Seconds of ``(fwd, f+b)``; f+b is None for inference."""
+        """Seconds of ``(fwd, f+b)`` on ``clock``; f+b is None for inference."""
         self.module.train(self.training)
         if not self.training:
             with torch.no_grad():
-                start = time.perf_counter()
+                start = self.clock()
                 self.module(self.x)
-                return time.perf_counter() - start, None
-        start = time.perf_counter()
+                return self.clock() - start, None
+        start = self.clock()
         out = self.module(self.x)[0]
-        mid = time.perf_counter()
+        mid = self.clock()
         out.sum().backward()
-        end = time.perf_counter()
+        end = self.clock()
         self.module.zero_grad(set_to_none=True)
         self.x.grad = None
         return mid - start, end - start
@@ -258,6 +262,7 @@ class Report:
     peaks: dict[str, float]
     rows: list[Row] = dataclasses.field(default_factory=list)
     footer: list[str] = dataclasses.field(default_factory=list)
+    cpu_shares: dict[str, float] = dataclasses.field(default_factory=dict)  # per shape, see ``measure``
 
     @property
     def peak(self) -> float:
@@ -278,7 +283,7 @@ def matmul_flops(shape: Shape, gates: int, transitions: int = 0) -> float:
     return total
 
 
-def peak_gflops(size: int, repeats: int) -> dict[str, float]:
+def peak_gflops(size: int, repeats: int, clock: Callable[[], float] = time.perf_counter) -> dict[str, float]:
     """The best fp32 GFLOP/s of a (size x size) @ (size x size) product through oneDNN and through ``torch.mm``."""
     a = torch.randn(size, size)
     w = torch.randn(size, size)
@@ -291,9 +296,9 @@ def peak_gflops(size: int, repeats: int) -> dict[str, float]:
         fn()
         times = []
         for _ in range(repeats):
-            start = time.perf_counter()
+            start = clock()
             fn()
-            times.append(time.perf_counter() - start)
+            times.append(clock() - start)
         best[name] = flops / min(times) / 1e9
     return best
 
@@ -323,19 +328,24 @@ def build_cases(shape: Shape, keys: Sequence[str], bf16: bool) -> tuple[dict[str
     return cases, variants
 
 
-def measure(cases: dict[str, Case], repeats: int, seed: int = 0) -> dict[str, list[tuple[float, float | None]]]:
-    """Run every case once to warm up, then ``repeats`` rounds of all cases in a shuffled order."""
+def measure(cases: dict[str, Case], repeats: int, seed: int = 0) -> tuple[dict[str, list], float]:
+    """Run every case once to warm up, then ``repeats`` rounds of all cases in a shuffled order.
+
+    Returns each case's ``(fwd, f+b)`` per round and the process's CPU time over the wall time of the
+    rounds: below 1 (one thread) when other processes took the cores part of the time.
+    """
     order = list(cases)
     for name in order:
         cases[name].run()
     times: dict[str, list[tuple[float, float | None]]] = {name: [] for name in order}
     rng = random.Random(seed)
+    wall, cpu = time.perf_counter(), time.process_time()
     for _ in range(repeats):
         rng.shuffle(order)
         gc.collect()
         for name in order:
             times[name].append(cases[name].run())
-    return times
+    return times, (time.process_time() - cpu) / (time.perf_counter() - wall)
 
 
 def _total(sample: tuple[float, float | None]) -> float:
@@ -434,11 +444,16 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                         help=f"rows to run, of: {' '.join(VARIANT_KEYS)} (their torch.nn references come along)")
     parser.add_argument("--shapes", nargs="+", choices=[s.key for s in SHAPES], default=[s.key for s in SHAPES],
                         help="shapes to run (default all)")
+    parser.add_argument("--clock", choices=list(CLOCKS), default="wall",
+                        help="wall: elapsed time (default); cpu: the process's CPU time, which leaves out the time "
+                        "other processes held the cores (one thread only)")
     parser.add_argument("--bf16", action="store_true", help="add bfloat16 inference rows (vs float32 inference)")
     parser.add_argument("--quick", action="store_true", help="tiny shapes: checks that every row runs, times nothing")
     args = parser.parse_args(argv)
     if args.threads < 1 or args.repeats < 1:
         parser.error("--threads and --repeats must be at least 1")
+    if args.clock == "cpu" and args.threads != 1:
+        parser.error("--clock cpu sums the CPU time of all threads: use it with --threads 1")
     return args
 
 
@@ -451,15 +466,19 @@ def run(argv: Sequence[str] | None = None) -> Report:
     peak_size, peak_repeats = (128, 2) if args.quick else (1024, 10)
     started = datetime.datetime.now().astimezone()
     load_start = _load()
-    peaks_start = peak_gflops(peak_size, peak_repeats)
+    peaks_start = peak_gflops(peak_size, peak_repeats, CLOCKS[args.clock])
     rows: list[Row] = []
+    cpu_shares: dict[str, float] = {}
     peak_so_far = max(peaks_start.values())
     for shape in shapes:
         cases, variants = build_cases(shape, args.only, args.bf16)
-        times = measure(cases, args.repeats)
+        for case in cases.values():
+            case.clock = CLOCKS[args.clock]
+        times, cpu_share = measure(cases, args.repeats)
         rows += shape_rows(shape, variants, times, peak_so_far, args.bf16)
+        cpu_shares[shape.label] = cpu_share
         del cases
-    peaks_end = peak_gflops(peak_size, peak_repeats)
+    peaks_end = peak_gflops(peak_size, peak_repeats, CLOCKS[args.clock])
     peaks = {name: max(peaks_start[name], peaks_end[name]) for name in peaks_start}
     peak = max(peaks.values())
     for r in rows:  # shares of the run's best peak, now that the end-of-run measurement is in
@@ -475,13 +494,15 @@ def run(argv: Sequence[str] | None = None) -> Report:
         "peak fp32 matmul ({0}x{0} @ {0}x{0}, best of {1}, before and after the rows): ".format(peak_size, peak_repeats)
         + ", ".join(f"{name} {g:.1f} GFLOP/s" for name, g in sorted(peaks.items()))
         + f"; %peak below is of {peak:.1f} GFLOP/s",
-        f"{args.repeats} rounds per shape, cases in a shuffled order each round; times are medians, "
-        "ratios medians of per-round ratios",
+        f"{args.repeats} rounds per shape, cases in a shuffled order each round; times ({args.clock} clock) are "
+        "medians, ratios medians of per-round ratios",
     ]
     if args.quick:
         header.append("--quick: tiny shapes that check every row runs; the times and verdicts mean nothing")
-    footer = [f"load average at end: {_load()}; whole run {elapsed:.0f} s"]
-    return Report(header, peaks, rows, footer)
+    footer = [f"process CPU time / wall time during the rounds of {label}: {share:.2f}"
+              for label, share in cpu_shares.items()]
+    footer.append(f"load average at end: {_load()}; whole run {elapsed:.0f} s")
+    return Report(header, peaks, rows, footer, cpu_shares)
 
 
 LEGEND = """\

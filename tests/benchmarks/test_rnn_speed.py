@@ -68,6 +68,8 @@ def test_quick_run_numbers_are_positive_and_consistent(quick_report):
         else:
             assert row.ratio_fwd is not None and row.passed in (True, False) and row.target, row
     assert all(g > 0 for g in quick_report.peaks.values())
+    assert set(quick_report.cpu_shares) == {s.label for s in rnn_speed.QUICK_SHAPES}
+    assert all(share > 0 for share in quick_report.cpu_shares.values())
     assert set(quick_report.peaks) <= {"oneDNN", "torch.mm"} and "torch.mm" in quick_report.peaks
 
 
@@ -83,7 +85,7 @@ def test_report_text_has_environment_every_row_and_the_verdict_count(quick_repor
 
 
 def test_only_and_shapes_select_rows():
-    report = rnn_speed.run(["--quick", "--repeats", "1", "--only", "peephole", "--shapes", "infer"])
+    report = rnn_speed.run(["--quick", "--repeats", "1", "--only", "peephole", "--shapes", "infer", "--clock", "cpu"])
     assert [r.key for r in report.rows] == ["torch.nn.LSTM", "peephole"]
     assert report.rows[1].ratio_loop is not None
 
@@ -93,6 +95,8 @@ def test_bad_options_are_rejected():
         rnn_speed.parse_args(["--only", "no_such_row"])
     with pytest.raises(SystemExit):
         rnn_speed.parse_args(["--repeats", "0"])
+    with pytest.raises(SystemExit):
+        rnn_speed.parse_args(["--clock", "cpu", "--threads", "2"])
 
 
 def test_matmul_flops_by_hand():

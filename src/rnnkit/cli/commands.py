@@ -92,7 +92,7 @@ def run_predict(cfg: Namespace) -> int:
     else:
         path = Path(cfg.input)
         if not path.is_file():
-            raise SystemExit(f"error: --input {path} does not exist")
+            raise ValueError(f"--input {path} does not exist")
         lines = path.read_text(encoding="utf-8").splitlines()
     options = _decoding(cfg)
     if cfg.n_best != 1:
@@ -131,7 +131,7 @@ def run_generate(cfg: Namespace) -> int:
     torch.set_num_threads(cfg.threads)
     task, model = load_run(cfg.run, cfg.which)
     if not hasattr(task, "generate"):
-        raise SystemExit(f"error: rnnkit generate needs an lm or generate run; {cfg.run} is a {task.name} run")
+        raise ValueError(f"rnnkit generate needs an lm or generate run; {cfg.run} is a {task.name} run")
     samples = task.generate(
         model, prime=cfg.prime, condition=cfg.condition, length=cfg.length, num=cfg.num,
         temperature=cfg.temperature, top_k=cfg.top_k, top_p=cfg.top_p, greedy=cfg.greedy, seed=cfg.seed,
@@ -174,7 +174,7 @@ def run_datasets(cfg: Namespace) -> int:
 def _trained_on(run_dir: Path) -> str:
     path = run_dir / "config.yaml"
     if not path.is_file():
-        raise SystemExit(f"error: {run_dir} has no config.yaml recording its data; pass --data")
+        raise ValueError(f"{run_dir} has no config.yaml recording its data; pass --data")
     return yaml.safe_load(path.read_text())["data"]
 
 
@@ -182,5 +182,5 @@ def _options_for(task: str, options: dict[str, Any]) -> dict[str, Any]:
     """Decoding options apply to seq2seq only; anywhere else they are an error, not silently ignored."""
     if options and task != "seq2seq":
         given = ", ".join(f"--{'beam' if k == 'beam_size' else k}" for k in options)
-        raise SystemExit(f"error: {given} apply to seq2seq runs; this is a {task} run")
+        raise ValueError(f"{given} apply to seq2seq runs; this is a {task} run")
     return options

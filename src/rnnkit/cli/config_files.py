@@ -36,11 +36,11 @@ def read_toml(path: str | Path) -> str:
     """The TOML file at ``path`` as JSON text; a syntax error names the file, line and column."""
     path = Path(path)
     if not path.is_file():
-        raise SystemExit(f"error: config file {path} does not exist")
+        raise FileNotFoundError(f"config file {path} does not exist")
     try:
         return json.dumps(tomllib.loads(path.read_text(encoding="utf-8")))
     except tomllib.TOMLDecodeError as error:
-        raise SystemExit(f"error: config file {path} is not valid TOML: {error}") from None
+        raise ValueError(f"config file {path} is not valid TOML: {error}") from None
 
 
 def _is_toml(value: str) -> bool:

@@ -47,13 +47,13 @@ def build_parser() -> ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
-    cfg = parser.parse_args(toml_configs_as_json(argv))
     try:
+        cfg = parser.parse_args(toml_configs_as_json(argv))
         if cfg.command == "train":
             return run_train(cfg.train.task, cfg.train[cfg.train.task])
         _, run, _ = COMMANDS[cfg.command]
         return run(cfg[cfg.command])
-    except (DataFormatError, DatasetNotInstalledError, CheckpointError, FileNotFoundError, ValueError) as error:
+    except (DataFormatError, DatasetNotInstalledError, CheckpointError, OSError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
 

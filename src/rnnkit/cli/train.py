@@ -70,8 +70,8 @@ def run(task_name: str, cfg: Namespace) -> int:
     train_config = build_dataclass(TrainConfig, values["train"], threads=cfg.threads)
     has_checkpoint = read_pointer(run_dir / "checkpoints", "latest") is not None
     if has_checkpoint and not cfg.resume:
-        raise SystemExit(
-            f"error: {run_dir} already holds a trained run; pass --resume true to continue it, "
+        raise ValueError(
+            f"{run_dir} already holds a trained run; pass --resume true to continue it, "
             "or choose another --run folder"
         )
 
@@ -83,6 +83,7 @@ def run(task_name: str, cfg: Namespace) -> int:
         task = task_class(build_dataclass(task_class.options_class, values["task"]))
         splits = task.read_splits(cfg.data)
         task.fit(splits)
+        torch.manual_seed(train_config.seed)  # the initial weights come from the run's seed too
         model = task.build_model(values["model"])
         save_run(run_dir, task, model)
         (run_dir / CONFIG_FILE).write_text(yaml.safe_dump({"task_name": task_name, **values}, sort_keys=False))

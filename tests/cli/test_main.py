@@ -1,0 +1,128 @@
+"""``rnnkit`` end to end on tiny slices of every built-in data set: train, eval, predict, generate,
+datasets, resume, and --help of every command."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from tests.cli.conftest import TINY
+
+from rnnkit.cli.main import main
+from rnnkit.tasks import TASKS, load_run
+from rnnkit.training import load_checkpoint
+
+SMALL = {
+    "classify": ["--model.hidden_size", "8", "--model.embedding_dim", "8"],
+    "tag": ["--model.hidden_size", "8", "--model.embedding_dim", "8"],
+    "lm": ["--model.hidden_size", "8", "--model.embedding_dim", "8", "--task.bptt", "10"],
+    "generate": ["--model.hidden_size", "8", "--model.embedding_dim", "8"],
+    "seq2seq": ["--model.hidden_size", "8", "--model.embedding_dim", "8"],
+    "han": ["--model.word_hidden_size", "4", "--model.sentence_hidden_size", "4", "--model.embedding_dim", "8",
+            "--model.word_attention_size", "4", "--model.sentence_attention_size", "4"],
+}
+
+# (task, built-in data set, a line to predict from)
+RUNS = [
+    ("seq2seq", "cmudict", "phoneme"),
+    ("seq2seq", "dialogue", "how are you?"),
+    ("classify", "bbc-news", "shares rose on the stock market"),
+    ("classify", "japanese-vowels", ";".join([",".join(["0.5"] * 12)] * 9)),
+    ("lm", "shakespeare", "To be"),
+    ("tag", "shakespeare", "tobeornottobe"),
+    ("generate", "shakespeare-scenes", "alls_well_that_ends_well"),
+    ("han", "shakespeare-scenes", "To be, or not to be. That is the question."),
+    ("han", "bbc-news", "The match ended. The crowd cheered."),
+]
+
+
+@pytest.mark.parametrize(("task", "data", "line"), RUNS, ids=[f"{t}-{d}" for t, d, _ in RUNS])
+def test_train_eval_predict_on_each_builtin(rnnkit, tmp_path, task, data, line):
+    run = str(tmp_path / "run")
+    code, out, err = rnnkit("train", task, "--data", f"builtin:{data}", "--run", run, *TINY, *SMALL[task])
+    assert code == 0, err
+    assert "trained 3 steps" in out
+    for name in ("config.yaml", "task.json", "model.json", "log.csv"):
+        assert (tmp_path / "run" / name).is_file(), name
+    task_adapter, model = load_run(run)
+    assert task_adapter.name == task and isinstance(model, task_adapter.model_class)
+
+    code, out, err = rnnkit("eval", run, "--split", "valid", "--limit", "20")
+    assert code == 0, err
+    metric = task_adapter.metric_names[0]
+    assert out.startswith("valid: ") and task_adapter.fitted.get("metric_labels", {}).get(metric, metric) in out
+
+    input_file = tmp_path / "lines.txt"
+    input_file.write_text(f"{line}\n{line}\n")
+    code, out, err = rnnkit("predict", run, "--input", str(input_file))
+    assert code == 0, err
+    predictions = out.split("\n")[:2]
+    assert len(out.splitlines()) >= 1 and predictions[0] == predictions[1]  # same line, same prediction
+    if task in ("classify", "han"):
+        assert predictions[0] in task_adapter.vocab("labels").symbols
+    if task == "tag":
+        assert len(predictions[0].split()) == len(line)
+
+
+@pytest.mark.parametrize(("task", "data", "option"), [
+    ("lm", "shakespeare", ["--prime", "ROMEO."]),
+    ("generate", "shakespeare-scenes", ["--condition", "antony_and_cleopatra"]),
+])
+def test_generate_samples_reproducibly(rnnkit, tmp_path, task, data, option):
+    run = str(tmp_path / "run")
+    assert rnnkit("train", task, "--data", f"builtin:{data}", "--run", run, *TINY, *SMALL[task])[0] == 0
+    args = ("generate", run, *option, "--length", "12", "--num", "2", "--temperature", "0.8", "--top_k", "5")
+    code, first, err = rnnkit(*args, "--seed", "3")
+    assert code == 0, err
+    assert rnnkit(*args, "--seed", "3")[1] == first
+    samples = first.split("-" * 40)
+    assert len(samples) == 2
+    if task == "lm":
+        assert all(s.strip().startswith("ROMEO.") for s in samples)
+
+
+def test_resume_matches_an_uninterrupted_run(rnnkit, tmp_path):
+    common = ["--data", "builtin:shakespeare", *TINY, *SMALL["lm"], "--eval_split", "none"]
+    straight, split = str(tmp_path / "straight"), str(tmp_path / "split")
+    assert rnnkit("train", "lm", "--run", straight, *common, "--train.max_steps", "6")[0] == 0
+    assert rnnkit("train", "lm", "--run", split, *common, "--train.max_steps", "3")[0] == 0
+    code, _, err = rnnkit("train", "lm", "--run", split, *common, "--train.max_steps", "6")
+    assert code == 2 and "already holds" in err  # a run folder is not overwritten without --resume
+    code, out, err = rnnkit("train", "lm", "--run", split, *common, "--train.max_steps", "6", "--resume", "true")
+    assert code == 0, err
+    assert "trained 6 steps" in out
+    a, b = load_checkpoint(straight, "latest").model, load_checkpoint(split, "latest").model
+    assert a.keys() == b.keys()
+    for name in a:
+        assert torch.equal(a[name], b[name]), name
+
+
+def test_datasets_lists_every_builtin(rnnkit):
+    code, out, _ = rnnkit("datasets")
+    assert code == 0
+    for name in ("cmudict", "shakespeare", "shakespeare-scenes", "bbc-news", "japanese-vowels", "dialogue"):
+        assert f"builtin:{name}:" in out
+    assert "seq2seq" in out and "yes" in out
+
+
+@pytest.mark.parametrize("command", [[], ["train"], *[["train", t] for t in TASKS],
+                                     ["eval"], ["predict"], ["generate"], ["datasets"]])
+def test_help_of_every_command(capsys, command):
+    with pytest.raises(SystemExit) as exit_:
+        main([*command, "--help"])
+    assert exit_.value.code == 0
+    text = capsys.readouterr().out
+    assert "usage:" in text
+    if command[:1] == ["train"] and len(command) == 2:
+        assert "--model." in text and "--train.lr" in text and "--task.batch_size" in text
+
+
+def test_bad_choice_is_refused(capsys, tmp_path):
+    with pytest.raises(SystemExit) as exit_:
+        main(["train", "seq2seq", "--run", str(tmp_path), "--model.cell", "tcn"])
+    assert exit_.value.code != 0
+    assert "model.cell" in capsys.readouterr().err
+
+
+def test_missing_run_folder_is_a_clear_error(rnnkit, tmp_path):
+    code, _, err = rnnkit("eval", str(tmp_path / "nowhere"))
+    assert code == 2 and "not a run folder" in err

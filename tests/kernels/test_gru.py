@@ -149,3 +149,20 @@ def test_bad_shapes_name_the_argument(change, message):
     args = change({"xp": xp, "h0": h0, "weight_hh": w, "bias_hn": b, "keep": None, "recurrent_mask": None})
     with pytest.raises(ValueError, match=message):
         gru_scan(**args)
+
+
+def test_no_input_requires_grad_records_nothing():
+    xp, h0, w, b, _, _ = inputs(torch.float32, True, None, False)
+    xp, h0, w = xp.detach(), h0.detach(), w.detach()
+    b = b.detach()
+    ys, h_T = gru_scan(xp, h0, w, b)
+    assert ys.grad_fn is None and h_T.grad_fn is None
+
+
+def test_outputs_are_tensors_of_their_own():
+    """ys may be modified in place, as torch.nn's outputs may; h_T does not share its memory."""
+    xp, h0, w, b, _, _ = inputs(torch.float32, True, None, False)
+    ys, h_T = gru_scan(xp, h0, w, b)
+    h_before = h_T.detach().clone()
+    ys.mul_(2)
+    assert torch.equal(h_T.detach(), h_before)

@@ -128,3 +128,19 @@ def test_bad_input_names_the_argument(change, message):
     args = change({"xp": xp, "h0": h0, "weight_hh": w, "nonlinearity": "tanh", "keep": None, "recurrent_mask": None})
     with pytest.raises(ValueError, match=message):
         rnn_scan(**args)
+
+
+def test_no_input_requires_grad_records_nothing():
+    xp, h0, w, _, _ = inputs(torch.float32, None, False)
+    xp, h0, w = xp.detach(), h0.detach(), w.detach()
+    ys, h_T = rnn_scan(xp, h0, w)
+    assert ys.grad_fn is None and h_T.grad_fn is None
+
+
+def test_outputs_are_tensors_of_their_own():
+    """ys may be modified in place, as torch.nn's outputs may; h_T does not share its memory."""
+    xp, h0, w, _, _ = inputs(torch.float32, None, False)
+    ys, h_T = rnn_scan(xp, h0, w)
+    h_before = h_T.detach().clone()
+    ys.mul_(2)
+    assert torch.equal(h_T.detach(), h_before)

@@ -21,8 +21,9 @@ Backward, for t = T..1. ``dh_t`` is the gradient reaching h_t: dL/dys_t plus wha
     dx_z = dh~ * (h_{t-1} - n) * z * (1 - z)         = dh_z
     dh_{t-1} = dL/dys_{t-1} + k_t * dh_t + z * dh~ + m * ([dx_r, dx_z, dh_n] W_hh)
 
-After the loop, one matmul over all steps gives dW_hh = sum_t [dx_r, dx_z, dh_n]_t^T (h_{t-1} * m), and
-db_hn is the sum of dh_n over time and batch.
+After the loop, dW_hh = sum_t [dx_r, dx_z, dh_n]_t^T (h_{t-1} * m) is one matmul over the stacked steps
+2..T, whose h_{t-1} are ys, plus the B-row product of step 1 with h_0 (ys is an output tensor of its own,
+so that a caller may modify it in place); db_hn is the sum of dh_n over time and batch.
 
 Layout. The recurrent matmul of a step is two matmuls, one for the gates r, z with x_r, x_z folded in
 (``addmm``), one for h_n + b_hn, so the sigmoid runs in place on a contiguous block; their outputs
@@ -96,13 +97,12 @@ def _forward(xp, h0, weight_hh, bias_hn, keep, recurrent_mask, *, save: bool):
     w_rz_t, w_n_t = w[: 2 * H].t().contiguous(), w[2 * H :].t().contiguous()  # (H, 2H), (H, H)
     b_hn = bias_hn.detach() if bias_hn is not None else None
     rows = T if save else 1
-    # hs[0] = h0 and hs[1:] = ys: the states before each step are then hs[:-1] without a copy.
-    hs_buf = xp.new_empty(T + 1, B, H)
-    hs_buf[0] = h0
+    ys = xp.new_empty(T, B, H)
     rz_buf = xp.new_empty(rows, B, 2 * H)  # (T, B, 2H): [r, z]
     hn_buf = xp.new_empty(rows, B, H)  # (T, B, H): h_n + b_hn
     n_buf = xp.new_empty(rows, B, H)  # (T, B, H): n
-    hs, rz, hn, n = per_step(hs_buf, T + 1), per_step(rz_buf, T), per_step(hn_buf, T), per_step(n_buf, T)
+    hs = [h0.detach(), *ys.unbind(0)]  # hs[t] = h_t
+    rz, hn, n = per_step(rz_buf, T), per_step(hn_buf, T), per_step(n_buf, T)
     r, z = per_step(rz_buf[..., :H], T), per_step(rz_buf[..., H:], T)
     xp = xp.detach()
     x_rz, x_n = xp[..., : 2 * H].unbind(0), xp[..., 2 * H :].unbind(0)
@@ -118,7 +118,7 @@ def _forward(xp, h0, weight_hh, bias_hn, keep, recurrent_mask, *, save: bool):
         torch.lerp(n[t], hs[t], z[t], out=hs[t + 1])  # h~ = (1 - z) * n + z * h_{t-1}
         if ks is not None:
             torch.lerp(hs[t + 1], hs[t], ks[t], out=hs[t + 1])  # h_t = k * h_{t-1} + (1 - k) * h~
-    return hs_buf[1:], hs[T].clone(), (hs_buf, rz_buf, hn_buf, n_buf) if save else None
+    return ys, hs[T].clone(), (ys, rz_buf, hn_buf, n_buf) if save else None
 
 
 _TANH_BACKWARD = torch.ops.aten.tanh_backward.grad_input
@@ -131,19 +131,20 @@ class _GRUScan(torch.autograd.Function):
     @staticmethod
     def forward(ctx, xp, h0, weight_hh, bias_hn, keep, recurrent_mask):
         ys, h_T, saved = _forward(xp, h0, weight_hh, bias_hn, keep, recurrent_mask, save=True)
-        ctx.save_for_backward(*saved, weight_hh, keep, recurrent_mask)
+        ctx.save_for_backward(h0, *saved, weight_hh, keep, recurrent_mask)
         ctx.has_bias = bias_hn is not None
         return ys, h_T
 
     @staticmethod
     @once_differentiable
     def backward(ctx, dys, dh_T):
-        hs_buf, rz_buf, hn_buf, n_buf, weight_hh, keep, m = ctx.saved_tensors
+        h0, ys, rz_buf, hn_buf, n_buf, weight_hh, keep, m = ctx.saved_tensors
         T, B, H = n_buf.shape
         w_r, w_z, w_n = weight_hh.split(H)
         w_nrz = torch.cat([w_n, w_r, w_z])  # (3H, H): rows in the order of the gradient buffer
         grad_buf = n_buf.new_empty(T, B, 4 * H)  # (T, B, 4H): [dh_n, dx_r, dx_z, dx_n] of every step
-        hs, rz, hn, n = per_step(hs_buf, T + 1), per_step(rz_buf, T), per_step(hn_buf, T), per_step(n_buf, T)
+        hs = [h0, *ys.unbind(0)]  # hs[t] = h_t
+        rz, hn, n = per_step(rz_buf, T), per_step(hn_buf, T), per_step(n_buf, T)
         r, z = per_step(rz_buf[..., :H], T), per_step(rz_buf[..., H:], T)
         d_nrz, d_rz = per_step(grad_buf[..., : 3 * H], T), per_step(grad_buf[..., H : 3 * H], T)
         dhn, dxr, dxz, dxn = (per_step(part, T) for part in grad_buf.split(H, -1))
@@ -174,10 +175,19 @@ class _GRUScan(torch.autograd.Function):
         need = ctx.needs_input_grad
         dw = db = None
         if need[2]:
-            h_in = hs_buf[:-1] if m is None else hs_buf[:-1] * m  # (T, B, H): h_{t-1} * m
+            dg = grad_buf[..., : 3 * H]  # (T, B, 3H): [dh_n, dx_r, dx_z]
             # (H, 3H), columns n, r, z: the transposed product is MKL's fast layout for these operands
-            dw_t = torch.mm(h_in.reshape(T * B, H).t(), grad_buf[..., : 3 * H].reshape(T * B, 3 * H))
+            dw_t = _weight_grad_t(h0, ys, dg, m)
             dw = torch.cat([dw_t[:, H:], dw_t[:, :H]], 1).t()  # (3H, H), rows r, z, n
         if ctx.has_bias and need[3]:
             db = grad_buf[..., :H].sum((0, 1))
         return grad_buf[..., H:] if need[0] else None, dh if need[1] else None, dw, db, None, None
+
+
+def _weight_grad_t(h0, ys, dg, m):
+    """sum_t (h_{t-1} * m)^T dg_t as (H, G*H): one matmul over steps 2..T (h_{t-1} = ys_{t-2}) plus step 1's."""
+    T, B, GH = dg.shape
+    H = h0.shape[1]
+    dw_t = torch.mm((h0 if m is None else h0 * m).t(), dg[0])
+    h_in = ys[:-1] if m is None else ys[:-1] * m  # (T-1, B, H)
+    return dw_t.addmm_(h_in.reshape((T - 1) * B, H).t(), dg[1:].reshape((T - 1) * B, GH))

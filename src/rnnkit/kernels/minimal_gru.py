@@ -19,8 +19,9 @@ Backward, for t = T..1. ``dh_t`` is the gradient reaching h_t: dL/dys_t plus wha
     da_t = [da_u, da_c]                              = dxp_t
     dh_{t-1} = k_t * dh_t + (1 - gamma_u) * dh~ + m * (da_t W_hh)
 
-After the loop, with dA = [da_1; ..; da_T] and H = [h_0 * m; ..; h_{T-1} * m] stacked over time and
-batch, one matmul gives dW_hh = dA^T H. The factors of dh~ in da_t and dh_{t-1} do not depend on the
+After the loop, dW_hh = sum_t da_t^T (h_{t-1} * m) is one matmul over the stacked steps 2..T, whose
+h_{t-1} are ys, plus the B-row product of step 1 with h_0 (ys is an output tensor of its own, so that a
+caller may modify it in place). The factors of dh~ in da_t and dh_{t-1} do not depend on the
 carried gradient, so they are computed for all steps at once before the loop, which leaves two
 elementwise operations and one matmul per step. All matmuls go through ``torch.mm``/``torch.addmm``
 (MKL), which on this kind of CPU reaches the FMA peak for these shapes, ahead of oneDNN's inner product;
@@ -74,14 +75,13 @@ def _forward(xp, h0, weight_hh, keep, recurrent_mask, *, save: bool):
     H = H2 // 2
     m = recurrent_mask
     w_t = weight_hh.detach().t().contiguous()  # (H, 2H)
-    # hs[0] = h0 and hs[1:] = ys: the states before each step are then hs[:-1] without a copy.
-    hs = xp.new_empty(T + 1, B, H)
-    hs[0] = h0
+    ys = xp.new_empty(T, B, H)
+    hs = [h0.detach(), *ys.unbind(0)]  # hs[t] = h_t
     gates = xp.new_empty(T if save else 1, B, 2 * H)  # (T, B, 2H): [gamma_u, c~] of every step
     ks = keep.unbind(0) if keep is not None else [None] * T
     gs, us, cs = per_step(gates, T), per_step(gates[..., :H], T), per_step(gates[..., H:], T)
     for x, h_prev, h, k, g, gamma_u, c_tilde in zip(
-        xp.detach().unbind(0), hs[:-1].unbind(0), hs[1:].unbind(0), ks, gs, us, cs
+        xp.detach().unbind(0), hs[:-1], hs[1:], ks, gs, us, cs
     ):
         torch.addmm(x, h_prev if m is None else h_prev * m, w_t, out=g)  # [a_u, a_c]
         gamma_u.sigmoid_()
@@ -89,7 +89,7 @@ def _forward(xp, h0, weight_hh, keep, recurrent_mask, *, save: bool):
         torch.lerp(h_prev, c_tilde, gamma_u, out=h)  # h~ = gamma_u * c~ + (1 - gamma_u) * h_{t-1}
         if k is not None:
             torch.lerp(h, h_prev, k, out=h)  # h_t = k * h_{t-1} + (1 - k) * h~
-    return hs[1:], hs[-1].clone(), (hs, gates) if save else None
+    return ys, hs[T].clone(), (ys, gates) if save else None
 
 
 _TANH_BACKWARD = torch.ops.aten.tanh_backward.grad_input
@@ -101,23 +101,23 @@ class _MinimalGRUScan(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, xp, h0, weight_hh, keep, recurrent_mask):
-        ys, h_T, (hs, gates) = _forward(xp, h0, weight_hh, keep, recurrent_mask, save=True)
-        ctx.save_for_backward(hs, gates, weight_hh, keep, recurrent_mask)
+        ys, h_T, (_, gates) = _forward(xp, h0, weight_hh, keep, recurrent_mask, save=True)
+        ctx.save_for_backward(h0, ys, gates, weight_hh, keep, recurrent_mask)
         return ys, h_T
 
     @staticmethod
     @once_differentiable
     def backward(ctx, dys, dh_T):
-        hs, gates, weight_hh, keep, m = ctx.saved_tensors
+        h0, ys, gates, weight_hh, keep, m = ctx.saved_tensors
         T, B, H2 = gates.shape
         H = H2 // 2
         gamma_u, c_tilde = gates[..., :H], gates[..., H:]
-        h_prev = hs[:-1]
         # The factors of dh~ in da_t and in dh_{t-1}, which do not depend on the carried gradient,
         # for all steps at once: da_t = dh~ * coef[t] (as (B, 2, H)), and (1 - gamma_u).
         coef = gates.new_empty(T, B, 2, H)
         coef_u, coef_c = coef[:, :, 0], coef[:, :, 1]
-        torch.sub(c_tilde, h_prev, out=coef_u)
+        torch.sub(c_tilde[0], h0, out=coef_u[0])  # c~ - h_{t-1}: h_0, then ys
+        torch.sub(c_tilde[1:], ys[:-1], out=coef_u[1:])
         _SIGMOID_BACKWARD(coef_u, gamma_u, grad_input=coef_u)  # (c~ - h_{t-1}) * gamma_u * (1 - gamma_u)
         _TANH_BACKWARD(gamma_u, c_tilde, grad_input=coef_c)  # gamma_u * (1 - c~^2)
         carry = 1 - gamma_u  # dh_{t-1} gets (1 - gamma_u) * dh~ directly
@@ -144,7 +144,15 @@ class _MinimalGRUScan(torch.autograd.Function):
         need = ctx.needs_input_grad
         dw = None
         if need[2]:
-            h_in = h_prev if m is None else h_prev * m  # (T, B, H)
-            # dA^T H, computed as (H^T dA)^T: MKL's fast layout for these operands
-            dw = torch.mm(h_in.reshape(T * B, H).t(), da.view(T * B, 2 * H)).t()  # (2H, H)
+            # computed transposed, (H, 2H): MKL's fast layout for these operands
+            dw = _weight_grad_t(h0, ys, da, m).t()
         return da if need[0] else None, dh if need[1] else None, dw, None, None
+
+
+def _weight_grad_t(h0, ys, dg, m):
+    """sum_t (h_{t-1} * m)^T dg_t as (H, G*H): one matmul over steps 2..T (h_{t-1} = ys_{t-2}) plus step 1's."""
+    T, B, GH = dg.shape
+    H = h0.shape[1]
+    dw_t = torch.mm((h0 if m is None else h0 * m).t(), dg[0])
+    h_in = ys[:-1] if m is None else ys[:-1] * m  # (T-1, B, H)
+    return dw_t.addmm_(h_in.reshape((T - 1) * B, H).t(), dg[1:].reshape((T - 1) * B, GH))

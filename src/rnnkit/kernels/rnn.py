@@ -15,8 +15,9 @@ Backward, for t = T..1. ``dh_t`` is the gradient reaching h_t: dL/dys_t plus wha
     da_t = dh~ * act'(a_t)           act' = 1 - h~^2 for tanh, [h~ > 0] for relu;   dxp_t = da_t
     dh_{t-1} = k_t * dh_t + m * (da_t W_hh)
 
-After the loop, with dA = [da_1; ..; da_T] and H = [h_0 * m; ..; h_{T-1} * m] stacked over time and
-batch, one matmul gives dW_hh = dA^T H. All matmuls go through ``torch.mm``/``torch.addmm`` (MKL), which
+After the loop, dW_hh = sum_t da_t^T (h_{t-1} * m) is one matmul over the stacked steps 2..T, whose
+h_{t-1} are ys, plus the B-row product of step 1 with h_0 (ys is an output tensor of its own, so that a
+caller may modify it in place). All matmuls go through ``torch.mm``/``torch.addmm`` (MKL), which
 on this kind of CPU reaches the FMA peak for these shapes, ahead of oneDNN's inner product; ``addmm``
 also folds the additions of xp_t (forward) and dL/dys_{t-1} (backward) into the matmul.
 """
@@ -73,10 +74,8 @@ def _forward(xp, h0, weight_hh, nonlinearity, keep, recurrent_mask, *, save: boo
     m = recurrent_mask
     act_ = torch.Tensor.tanh_ if nonlinearity == "tanh" else torch.Tensor.relu_
     w_t = weight_hh.detach().t().contiguous()  # (H, H)
-    # hs[0] = h0 and hs[1:] = ys: the states before each step are then hs[:-1] without a copy.
-    hs_buf = xp.new_empty(T + 1, B, H)
-    hs_buf[0] = h0
-    hs = per_step(hs_buf, T + 1)
+    ys = xp.new_empty(T, B, H)
+    hs = [h0.detach(), *ys.unbind(0)]  # hs[t] = h_t
     # Without a keep mask h~ = h_t, so h~ is written straight into the states.
     h_tilde_buf = xp.new_empty(T if save else 1, B, H) if keep is not None else None
     h_tildes = per_step(h_tilde_buf, T) if keep is not None else hs[1:]
@@ -88,8 +87,7 @@ def _forward(xp, h0, weight_hh, nonlinearity, keep, recurrent_mask, *, save: boo
         act_(torch.addmm(xs[t], h_in, w_t, out=h_tildes[t]))  # h~ = act(xp_t + (h_{t-1} * m) W_hh^T)
         if ks is not None:
             torch.lerp(h_tildes[t], h_prev, ks[t], out=hs[t + 1])  # h_t = k * h_{t-1} + (1 - k) * h~
-    h_tilde_all = h_tilde_buf if keep is not None else hs_buf[1:]
-    return hs_buf[1:], hs[T].clone(), (hs_buf, h_tilde_all) if save else None
+    return ys, hs[T].clone(), (ys, h_tilde_buf if keep is not None else ys) if save else None
 
 
 _TANH_BACKWARD = torch.ops.aten.tanh_backward.grad_input
@@ -101,15 +99,15 @@ class _RNNScan(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, xp, h0, weight_hh, nonlinearity, keep, recurrent_mask):
-        ys, h_T, (hs, h_tildes) = _forward(xp, h0, weight_hh, nonlinearity, keep, recurrent_mask, save=True)
-        ctx.save_for_backward(hs, h_tildes, weight_hh, keep, recurrent_mask)
+        ys, h_T, (_, h_tildes) = _forward(xp, h0, weight_hh, nonlinearity, keep, recurrent_mask, save=True)
+        ctx.save_for_backward(h0, ys, h_tildes, weight_hh, keep, recurrent_mask)
         ctx.tanh = nonlinearity == "tanh"
         return ys, h_T
 
     @staticmethod
     @once_differentiable
     def backward(ctx, dys, dh_T):
-        hs_buf, h_tilde_buf, weight_hh, keep, m = ctx.saved_tensors
+        h0, ys, h_tilde_buf, weight_hh, keep, m = ctx.saved_tensors
         T, B, H = h_tilde_buf.shape
         w = weight_hh.contiguous()
         da_buf = torch.empty_like(h_tilde_buf)  # (T, B, H); da_t = dxp_t
@@ -137,7 +135,15 @@ class _RNNScan(torch.autograd.Function):
         need = ctx.needs_input_grad
         dw = None
         if need[2]:
-            h_in = hs_buf[:-1] if m is None else hs_buf[:-1] * m  # (T, B, H): h_{t-1} * m
-            # dA^T H, computed as (H^T dA)^T: MKL's fast layout for these operands
-            dw = torch.mm(h_in.reshape(T * B, H).t(), da_buf.view(T * B, H)).t()  # (H, H)
+            # computed transposed, (H, H): MKL's fast layout for these operands
+            dw = _weight_grad_t(h0, ys, da_buf, m).t()
         return da_buf if need[0] else None, dh if need[1] else None, dw, None, None, None
+
+
+def _weight_grad_t(h0, ys, dg, m):
+    """sum_t (h_{t-1} * m)^T dg_t as (H, G*H): one matmul over steps 2..T (h_{t-1} = ys_{t-2}) plus step 1's."""
+    T, B, GH = dg.shape
+    H = h0.shape[1]
+    dw_t = torch.mm((h0 if m is None else h0 * m).t(), dg[0])
+    h_in = ys[:-1] if m is None else ys[:-1] * m  # (T-1, B, H)
+    return dw_t.addmm_(h_in.reshape((T - 1) * B, H).t(), dg[1:].reshape((T - 1) * B, GH))

@@ -16,6 +16,8 @@ seed 004's figure); a recurrent model run on a sequence of length 1 computes the
 
 Every model takes a typed config (``Model(config)``, kept as ``model.config``) and takes batch-first
 input with lengths; padding never changes a result. Models that attend return the attention weights.
+Each config picks its ``cell`` and rnnkit's cell and layer options (:class:`RecurrentOptions`: layer
+norm, peepholes, forget bias, recurrent dropout, zoneout), built by :func:`recurrent_layer`.
 """
 
 from rnnkit.models.classifier import ClassifierOutput, SequenceClassifier, SequenceClassifierConfig
@@ -27,6 +29,7 @@ from rnnkit.models.conditional_generator import (
 from rnnkit.models.han import HANConfig, HANOutput, HierarchicalAttentionNetwork
 from rnnkit.models.language_model import LanguageModel, LanguageModelConfig, LanguageModelOutput
 from rnnkit.models.pooling import SequencePooling
+from rnnkit.models.recurrence import RecurrentConfig, RecurrentOptions, recurrent_layer
 from rnnkit.models.renet import ReNetClassifier, ReNetClassifierConfig, ReNetLayer
 from rnnkit.models.seq2seq import Seq2Seq, Seq2SeqConfig, Seq2SeqOutput, Seq2SeqState
 from rnnkit.models.tagger import SequenceTagger, SequenceTaggerConfig
@@ -45,6 +48,8 @@ __all__ = [
     "ReNetClassifier",
     "ReNetClassifierConfig",
     "ReNetLayer",
+    "RecurrentConfig",
+    "RecurrentOptions",
     "Seq2Seq",
     "Seq2SeqConfig",
     "Seq2SeqOutput",
@@ -54,4 +59,5 @@ __all__ = [
     "SequencePooling",
     "SequenceTagger",
     "SequenceTaggerConfig",
+    "recurrent_layer",
 ]

@@ -40,15 +40,16 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from rnnkit.cells import LSTMState, map_state
 from rnnkit.models.config_checks import check_choice, check_exactly_one, check_positive, check_probability
-from rnnkit.models.recurrence import CELL_TYPES, CellType, State, recurrent_layer
+from rnnkit.models.recurrence import CellType, RecurrentOptions, State, recurrent_layer, zero_state
 
 ConditionAs = Literal["initial_state", "input", "both"]
 CONDITION_AS: tuple[str, ...] = ("initial_state", "input", "both")
 
 
 @dataclass
-class ConditionalGeneratorConfig:
+class ConditionalGeneratorConfig(RecurrentOptions):
     vocab_size: int  # output tokens, including the begin/end-of-sequence and padding ids
     condition_size: int | None = None  # vector condition: its size (e.g. an image's features); None for labels
     num_labels: int | None = None  # class-label condition: number of labels; None for a vector condition
@@ -68,7 +69,7 @@ class ConditionalGeneratorConfig:
             if getattr(self, field) is not None:
                 check_positive(self, field)
         check_choice(self, "condition_as", CONDITION_AS)
-        check_choice(self, "cell", CELL_TYPES)
+        self.check_recurrent_options()
         check_probability(self, "dropout")
         if not 0 <= self.padding_idx < self.vocab_size:
             raise ValueError(
@@ -106,7 +107,7 @@ class ConditionalGenerator(nn.Module):
         self.embedding = nn.Embedding(c.vocab_size, c.embedding_dim, padding_idx=c.padding_idx)  # E
         self.dropout = nn.Dropout(c.dropout)
         input_size = c.embedding_dim + (self.condition_dim if self.uses_input else 0)
-        self.rnn = recurrent_layer(c.cell, input_size, c.hidden_size, c.num_layers, False, c.dropout)
+        self.rnn = recurrent_layer(c.recurrent_config(input_size, c.hidden_size, c.num_layers, False, c.dropout))
         self.init_state = (  # W_0, b_0: every layer's initial state (and cell state) from the condition
             nn.Linear(self.condition_dim, c.num_layers * self.state_parts * c.hidden_size)
             if self.uses_initial_state
@@ -159,12 +160,7 @@ class ConditionalGenerator(nn.Module):
 
     def reorder_state(self, state: GeneratorState, index: Tensor) -> GeneratorState:
         """Select (and duplicate) batch rows ``index (N',)`` of every state tensor, for beam search."""
-        hidden = state.hidden
-        if isinstance(hidden, Tensor):
-            hidden = hidden.index_select(1, index)
-        else:
-            parts = [part.index_select(1, index) for part in hidden]
-            hidden = type(hidden)(*parts) if hasattr(hidden, "_fields") else tuple(parts)
+        hidden = map_state(lambda part: part.index_select(1, index), state.hidden)  # (L, N', H)
         return GeneratorState(hidden, state.condition.index_select(0, index))
 
     def _inputs(self, tokens: Tensor, c: Tensor) -> Tensor:
@@ -176,8 +172,7 @@ class ConditionalGenerator(nn.Module):
     def _initial_hidden(self, c: Tensor) -> State:
         cfg = self.config
         if self.init_state is None:
-            zeros = c.new_zeros(cfg.num_layers, c.size(0), cfg.hidden_size)  # (L, B, H)
-            return (zeros, zeros.clone()) if self.state_parts == 2 else zeros
+            return zero_state(cfg.cell, cfg.num_layers, c.size(0), cfg.hidden_size, c)  # (L, B, H)
         s = torch.tanh(self.init_state(c))  # (B, L * parts * H)
         s = s.view(c.size(0), cfg.num_layers, self.state_parts, cfg.hidden_size).permute(2, 1, 0, 3)  # (parts, L, B, H)
-        return (s[0].contiguous(), s[1].contiguous()) if self.state_parts == 2 else s[0].contiguous()
+        return LSTMState(s[0].contiguous(), s[1].contiguous()) if self.state_parts == 2 else s[0].contiguous()

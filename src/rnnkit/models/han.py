@@ -44,12 +44,12 @@ import torch
 from torch import Tensor, nn
 
 from rnnkit.attention import AttentionPooling, lengths_to_mask
-from rnnkit.models.config_checks import check_choice, check_positive, check_probability
-from rnnkit.models.recurrence import CELL_TYPES, CellType, check_lengths, recurrent_layer, run_padded
+from rnnkit.models.config_checks import check_positive, check_probability
+from rnnkit.models.recurrence import CellType, RecurrentOptions, check_lengths, recurrent_layer, run_padded
 
 
 @dataclass
-class HANConfig:
+class HANConfig(RecurrentOptions):
     vocab_size: int  # rows of the word embedding
     num_classes: int  # document classes
     embedding_dim: int = 100  # word embedding size W_e (the paper: 200, from word2vec)
@@ -57,7 +57,7 @@ class HANConfig:
     sentence_hidden_size: int = 50  # sentence encoder state per direction (the paper: 50)
     word_attention_size: int = 100  # size of u_it and of the word context vector u_w (the paper: 100)
     sentence_attention_size: int = 100  # size of u_i and of the sentence context vector u_s (the paper: 100)
-    cell: CellType = "gru"  # the paper's choice; "lstm" and "rnn" are allowed
+    cell: CellType = "gru"  # the paper's choice; any of rnnkit's cells is allowed
     bidirectional: bool = True  # each word (sentence) summarises its whole sentence (document) around it
     dropout: float = 0.0  # on the word embeddings, the sentence vectors and the document vector
     padding_idx: int = 0  # word id of padding: its embedding row stays zero
@@ -73,7 +73,7 @@ class HANConfig:
             "word_attention_size",
             "sentence_attention_size",
         )
-        check_choice(self, "cell", CELL_TYPES)
+        self.check_recurrent_options()
         check_probability(self, "dropout")
         if not 0 <= self.padding_idx < self.vocab_size:
             raise ValueError(f"HANConfig.padding_idx must be in [0, {self.vocab_size}), got {self.padding_idx!r}")
@@ -101,10 +101,12 @@ class HierarchicalAttentionNetwork(nn.Module):
         word_size, sentence_size = directions * c.word_hidden_size, directions * c.sentence_hidden_size
         self.embedding = nn.Embedding(c.vocab_size, c.embedding_dim, padding_idx=c.padding_idx)  # W_e
         self.dropout = nn.Dropout(c.dropout)
-        self.word_encoder = recurrent_layer(c.cell, c.embedding_dim, c.word_hidden_size, bidirectional=c.bidirectional)
+        self.word_encoder = recurrent_layer(
+            c.recurrent_config(c.embedding_dim, c.word_hidden_size, bidirectional=c.bidirectional)
+        )
         self.word_attention = AttentionPooling(word_size, c.word_attention_size)  # W_w, b_w, u_w
         self.sentence_encoder = recurrent_layer(
-            c.cell, word_size, c.sentence_hidden_size, bidirectional=c.bidirectional
+            c.recurrent_config(word_size, c.sentence_hidden_size, bidirectional=c.bidirectional)
         )
         self.sentence_attention = AttentionPooling(sentence_size, c.sentence_attention_size)  # W_s, b_s, u_s
         self.classifier = nn.Linear(sentence_size, c.num_classes)  # W_c, b_c

@@ -41,12 +41,21 @@ from typing import NamedTuple
 import torch
 from torch import Tensor, nn
 
-from rnnkit.models.config_checks import check_choice, check_positive, check_probability
-from rnnkit.models.recurrence import CELL_TYPES, CellType, State, check_lengths, recurrent_layer, run_padded
+from rnnkit.cells import map_state
+from rnnkit.models.config_checks import check_positive, check_probability
+from rnnkit.models.recurrence import (
+    CellType,
+    RecurrentOptions,
+    State,
+    check_lengths,
+    recurrent_layer,
+    run_padded,
+    zero_state,
+)
 
 
 @dataclass
-class LanguageModelConfig:
+class LanguageModelConfig(RecurrentOptions):
     vocab_size: int  # tokens (characters, words, ...), including padding and any special ids
     embedding_dim: int = 64  # token embedding size E
     hidden_size: int = 128  # recurrent state size H
@@ -58,7 +67,7 @@ class LanguageModelConfig:
 
     def __post_init__(self) -> None:
         check_positive(self, "vocab_size", "embedding_dim", "hidden_size", "num_layers")
-        check_choice(self, "cell", CELL_TYPES)
+        self.check_recurrent_options()
         check_probability(self, "dropout")
         if not 0 <= self.padding_idx < self.vocab_size:
             raise ValueError(
@@ -83,7 +92,7 @@ class LanguageModel(nn.Module):
         self.config = c = config
         self.embedding = nn.Embedding(c.vocab_size, c.embedding_dim, padding_idx=c.padding_idx)  # E
         self.dropout = nn.Dropout(c.dropout)
-        self.rnn = recurrent_layer(c.cell, c.embedding_dim, c.hidden_size, c.num_layers, False, c.dropout)
+        self.rnn = recurrent_layer(c.recurrent_config(c.embedding_dim, c.hidden_size, c.num_layers, False, c.dropout))
         needs_projection = c.tie_weights and c.hidden_size != c.embedding_dim
         self.projection = nn.Linear(c.hidden_size, c.embedding_dim, bias=False) if needs_projection else None  # W_p
         self.output = nn.Linear(c.embedding_dim if c.tie_weights else c.hidden_size, c.vocab_size)  # W_o, b_o
@@ -111,17 +120,14 @@ class LanguageModel(nn.Module):
     @staticmethod
     def detach_state(state: State) -> State:
         """The state cut from the graph that made it (truncated BPTT: no gradient into past chunks)."""
-        if isinstance(state, tuple):
-            return tuple(part.detach() for part in state)
-        return state.detach()
+        return map_state(Tensor.detach, state)
 
     # Step contract ------------------------------------------------------------------------------------
 
     def start(self, batch_size: int) -> State:
         """Zero state for ``batch_size`` rows: generation from nothing (feed a begin-of-text id first)."""
-        weight = self.embedding.weight
-        h = weight.new_zeros(self.config.num_layers, batch_size, self.config.hidden_size)  # (L, B, H)
-        return (h, h.clone()) if self.config.cell == "lstm" else h
+        c = self.config
+        return zero_state(c.cell, c.num_layers, batch_size, c.hidden_size, self.embedding.weight)  # (L, B, H)
 
     def prime(self, tokens: Tensor, lengths: Tensor | None = None) -> tuple[State, Tensor]:
         """Read prompts ``tokens (B, T)`` (``lengths (B,)`` for a padded batch) for generation.
@@ -138,10 +144,7 @@ class LanguageModel(nn.Module):
             read = (lengths - 1).clamp(min=1)  # prompts of one token read nothing: their state stays zero
             _, after = self.forward(tokens[:, :-1], lengths=read)
             empty = (lengths == 1).to(tokens.device).view(1, -1, 1)  # (1, B, 1)
-            if isinstance(after, tuple):
-                state = tuple(torch.where(empty, zero, part) for zero, part in zip(state, after))
-            else:
-                state = torch.where(empty, state, after)
+            state = map_state(lambda zero, part: torch.where(empty, zero, part), state, after)
         return state, last
 
     def step(self, tokens: Tensor, state: State) -> tuple[Tensor, State]:
@@ -151,9 +154,7 @@ class LanguageModel(nn.Module):
 
     def reorder_state(self, state: State, index: Tensor) -> State:
         """Rows ``index (N',)`` of the ``(L, N, H)`` state (dim 1)."""
-        if isinstance(state, tuple):
-            return tuple(part.index_select(1, index) for part in state)
-        return state.index_select(1, index)
+        return map_state(lambda part: part.index_select(1, index), state)
 
     @staticmethod
     def state_batch_size(state: State) -> int:

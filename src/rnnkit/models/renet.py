@@ -39,14 +39,20 @@ from dataclasses import dataclass
 
 from torch import Tensor, nn
 
-from rnnkit.models.config_checks import check_choice, check_positive, check_probability
-from rnnkit.models.recurrence import CELL_TYPES, CellType, recurrent_layer
+from rnnkit.models.config_checks import check_positive, check_probability
+from rnnkit.models.recurrence import CellType, RecurrentConfig, RecurrentOptions, recurrent_layer
 
 
 class ReNetLayer(nn.Module):
-    """One ReNet layer: ``forward(images (B, C, H, W)) -> (B, 2 * hidden_size, H / P, W / P)``."""
+    """One ReNet layer: ``forward(images (B, C, H, W)) -> (B, 2 * hidden_size, H / P, W / P)``.
 
-    def __init__(self, in_channels: int, hidden_size: int, patch_size: int, cell: CellType = "gru") -> None:
+    ``options`` (e.g. a :class:`ReNetClassifierConfig`) give both sweeps rnnkit's cell and layer options.
+    """
+
+    def __init__(
+        self, in_channels: int, hidden_size: int, patch_size: int, cell: CellType = "gru",
+        options: RecurrentOptions | None = None,
+    ) -> None:
         super().__init__()
         if min(in_channels, hidden_size, patch_size) <= 0:
             raise ValueError(
@@ -54,8 +60,10 @@ class ReNetLayer(nn.Module):
                 f"patch_size {patch_size}"
             )
         self.in_channels, self.hidden_size, self.patch_size = in_channels, hidden_size, patch_size
-        self.rows = recurrent_layer(cell, in_channels * patch_size**2, hidden_size, bidirectional=True)  # f_->, f_<-
-        self.columns = recurrent_layer(cell, 2 * hidden_size, hidden_size, bidirectional=True)  # f_down, f_up
+        both_ways = dict(bidirectional=True, **({} if options is None else options.option_values()))
+        rows = RecurrentConfig(cell, in_channels * patch_size**2, hidden_size, **both_ways)
+        self.rows = recurrent_layer(rows)  # f_->, f_<-
+        self.columns = recurrent_layer(RecurrentConfig(cell, 2 * hidden_size, hidden_size, **both_ways))  # f_down, f_up
 
     def forward(self, images: Tensor) -> Tensor:
         if images.dim() != 4 or images.size(1) != self.in_channels:
@@ -76,12 +84,12 @@ class ReNetLayer(nn.Module):
 
 
 @dataclass
-class ReNetClassifierConfig:
+class ReNetClassifierConfig(RecurrentOptions):
     in_channels: int  # image channels C (1 grey, 3 colour)
     num_classes: int  # image classes
     hidden_sizes: tuple[int, ...] = (32, 32)  # per-direction state of each stacked ReNet layer
     patch_sizes: tuple[int, ...] = (2, 2)  # square patch side of each layer; H, W must divide by their product
-    cell: CellType = "gru"  # the paper's choice; "lstm" and "rnn" are allowed
+    cell: CellType = "gru"  # the paper's choice; any of rnnkit's cells is allowed
     dropout: float = 0.0  # between ReNet layers and before the classifier
 
     def __post_init__(self) -> None:
@@ -96,7 +104,7 @@ class ReNetClassifierConfig:
             for value in getattr(self, field):
                 if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
                     raise ValueError(f"ReNetClassifierConfig.{field} must hold positive ints, got {value!r}")
-        check_choice(self, "cell", CELL_TYPES)
+        self.check_recurrent_options()
         check_probability(self, "dropout")
 
 
@@ -110,7 +118,8 @@ class ReNetClassifier(nn.Module):
         c = config
         channels = [c.in_channels] + [2 * h for h in c.hidden_sizes]
         self.layers = nn.ModuleList(
-            ReNetLayer(channels[k], h, p, c.cell) for k, (h, p) in enumerate(zip(c.hidden_sizes, c.patch_sizes))
+            ReNetLayer(channels[k], h, p, c.cell, options=c)
+            for k, (h, p) in enumerate(zip(c.hidden_sizes, c.patch_sizes))
         )
         self.dropout = nn.Dropout(c.dropout)
         self.classifier = nn.Linear(channels[-1], c.num_classes)

@@ -51,14 +51,23 @@ import torch
 from torch import Tensor, nn
 
 from rnnkit.attention import AdditiveAttention, Attention, DotAttention, GeneralAttention, lengths_to_mask
+from rnnkit.cells import LSTMState, map_state
 from rnnkit.models.config_checks import check_choice, check_positive, check_probability
-from rnnkit.models.recurrence import CELL_TYPES, CellType, State, check_lengths, recurrent_layer, run_padded
+from rnnkit.models.recurrence import (
+    CellType,
+    RecurrentOptions,
+    State,
+    check_lengths,
+    recurrent_layer,
+    run_padded,
+    zero_state,
+)
 
 AttentionType = Literal["none", "dot", "general", "additive"]
 
 
 @dataclass
-class Seq2SeqConfig:
+class Seq2SeqConfig(RecurrentOptions):
     src_vocab_size: int  # rows of the source embedding
     tgt_vocab_size: int  # rows of the target embedding and size of the output softmax
     embedding_dim: int = 64  # source and target embedding size
@@ -83,7 +92,7 @@ class Seq2SeqConfig:
         for field in ("encoder_hidden_size", "attention_size"):
             if getattr(self, field) is not None:
                 check_positive(self, field)
-        check_choice(self, "cell", CELL_TYPES)
+        self.check_recurrent_options()
         check_choice(self, "bridge", ("concat", "sum"))
         check_choice(self, "context", ("last", "transform"))
         check_choice(self, "feed_context", ("init", "input", "both"))
@@ -152,7 +161,8 @@ class Seq2Seq(nn.Module):
     right); padding after a target's end is harmless (the decoder is causal; mask it in the loss).
     ``teacher_forcing`` < 1 is scheduled sampling (Bengio et al. 2015): at each step after the first,
     each example is fed its own previous prediction (argmax, no gradient) with probability
-    ``1 - teacher_forcing`` instead of the true previous token.
+    ``1 - teacher_forcing`` instead of the true previous token. That path, and input feeding, run the
+    decoder one step per call, so ``recurrent_dropout`` draws a new decoder mask at each step there.
     """
 
     def __init__(self, config: Seq2SeqConfig) -> None:
@@ -162,7 +172,7 @@ class Seq2Seq(nn.Module):
         self.tgt_embedding = nn.Embedding(c.tgt_vocab_size, c.embedding_dim, padding_idx=c.padding_idx)
         self.dropout = nn.Dropout(c.dropout)
         self.encoder = recurrent_layer(
-            c.cell, c.embedding_dim, c.encoder_size, c.encoder_layers, c.bidirectional, c.dropout
+            c.recurrent_config(c.embedding_dim, c.encoder_size, c.encoder_layers, c.bidirectional, c.dropout)
         )
         self.uses_init = c.feed_context in ("init", "both")
         self.uses_input_context = c.feed_context in ("input", "both")
@@ -177,7 +187,8 @@ class Seq2Seq(nn.Module):
             + (c.context_size if self.uses_input_context else 0)
             + (c.hidden_size if self.input_feeding else 0)
         )
-        self.decoder = recurrent_layer(c.cell, decoder_input, c.hidden_size, c.decoder_layers, False, c.dropout)
+        decoder = c.recurrent_config(decoder_input, c.hidden_size, c.decoder_layers, False, c.dropout)
+        self.decoder = recurrent_layer(decoder)
         self.attention = self._make_attention(c)
         if self.attention is not None:
             self.combine = nn.Linear(c.memory_size + c.hidden_size, c.hidden_size, bias=False)  # W_c
@@ -209,9 +220,10 @@ class Seq2Seq(nn.Module):
         if self.uses_init:
             hidden: State = h
             if final_c is not None:
-                hidden = (h, self._bridge(final_c, self.transform_c))
+                hidden = LSTMState(h, self._bridge(final_c, self.transform_c))
         else:
-            hidden = self._zero_hidden(src.size(0), embedded)
+            hidden = zero_state(self.config.cell, self.config.decoder_layers, src.size(0), self.config.hidden_size,
+                                embedded)
         feed = embedded.new_zeros(src.size(0), self.config.hidden_size) if self.input_feeding else None
         if self.attention is None:
             return Seq2SeqState(mask, None, None, hidden, context, feed)
@@ -230,10 +242,6 @@ class Seq2Seq(nn.Module):
         if transform is not None:
             combined = torch.tanh(transform(combined))  # (L_d, B, H)
         return combined.contiguous()
-
-    def _zero_hidden(self, batch_size: int, like: Tensor) -> State:
-        h = like.new_zeros(self.config.decoder_layers, batch_size, self.config.hidden_size)
-        return (h, h.clone()) if self.config.cell == "lstm" else h
 
     # Decoder ------------------------------------------------------------------------------------------
 
@@ -312,11 +320,7 @@ class Seq2Seq(nn.Module):
         def rows(x: Tensor | None) -> Tensor | None:
             return None if x is None else x.index_select(0, index)
 
-        hidden = state.hidden
-        if isinstance(hidden, tuple):
-            hidden = tuple(part.index_select(1, index) for part in hidden)
-        else:
-            hidden = hidden.index_select(1, index)
+        hidden = map_state(lambda part: part.index_select(1, index), state.hidden)  # (L_d, N', H)
         return Seq2SeqState(
             rows(state.mask), rows(state.memory), rows(state.projected_keys), hidden,
             rows(state.context), rows(state.feed),

@@ -27,13 +27,13 @@ from dataclasses import dataclass
 
 from torch import Tensor, nn
 
-from rnnkit.models.config_checks import check_choice, check_exactly_one, check_positive, check_probability
+from rnnkit.models.config_checks import check_exactly_one, check_positive, check_probability
 from rnnkit.models.inputs import SequenceInput
-from rnnkit.models.recurrence import CELL_TYPES, CellType, check_lengths, recurrent_layer, run_padded
+from rnnkit.models.recurrence import CellType, RecurrentOptions, check_lengths, recurrent_layer, run_padded
 
 
 @dataclass
-class SequenceTaggerConfig:
+class SequenceTaggerConfig(RecurrentOptions):
     num_tags: int  # labels a step can take
     vocab_size: int | None = None  # token input: rows of the embedding; None when the input is real-valued
     input_size: int | None = None  # real-valued input: channels C of a (B, T, C) series; None for tokens
@@ -51,7 +51,7 @@ class SequenceTaggerConfig:
         for field in ("vocab_size", "input_size"):
             if getattr(self, field) is not None:
                 check_positive(self, field)
-        check_choice(self, "cell", CELL_TYPES)
+        self.check_recurrent_options()
         check_probability(self, "dropout")
         if self.vocab_size is not None and not 0 <= self.padding_idx < self.vocab_size:
             raise ValueError(
@@ -74,7 +74,7 @@ class SequenceTagger(nn.Module):
         self.input = SequenceInput(c.vocab_size, c.input_size, c.embedding_dim, c.padding_idx)
         self.dropout = nn.Dropout(c.dropout)
         self.rnn = recurrent_layer(
-            c.cell, self.input.output_size, c.hidden_size, c.num_layers, c.bidirectional, c.dropout
+            c.recurrent_config(self.input.output_size, c.hidden_size, c.num_layers, c.bidirectional, c.dropout)
         )
         self.head = nn.Linear(directions * c.hidden_size, c.num_tags)  # W_y, b_y
 

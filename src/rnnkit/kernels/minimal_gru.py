@@ -17,15 +17,15 @@ Backward, for t = T..1. ``dh_t`` is the gradient reaching h_t: dL/dys_t plus wha
     da_u = dh~ * (c~ - h_{t-1}) * gamma_u * (1 - gamma_u)
     da_c = dh~ * gamma_u * (1 - c~^2)
     da_t = [da_u, da_c]                              = dxp_t
-    dh_{t-1} = k_t * dh_t + (1 - gamma_u) * dh~ + m * (da_t W_hh)
+    dh_{t-1} = dL/dys_{t-1} + k_t * dh_t + (1 - gamma_u) * dh~ + m * (da_t W_hh)
 
 After the loop, dW_hh = sum_t da_t^T (h_{t-1} * m) is one matmul over the stacked steps 2..T, whose
 h_{t-1} are ys, plus the B-row product of step 1 with h_0 (ys is an output tensor of its own, so that a
-caller may modify it in place). The factors of dh~ in da_t and dh_{t-1} do not depend on the
-carried gradient, so they are computed for all steps at once before the loop, which leaves two
-elementwise operations and one matmul per step. All matmuls go through ``torch.mm``/``torch.addmm``
-(MKL), which on this kind of CPU reaches the FMA peak for these shapes, ahead of oneDNN's inner product;
-``addmm`` also folds the additions of xp_t (forward) and dL/dys_{t-1} (backward) into the matmul.
+caller may modify it in place). All matmuls go through ``torch.mm``/``torch.addmm`` (MKL), which on
+this kind of CPU reaches the FMA peak for these shapes, ahead of oneDNN's inner product; ``addmm`` also
+folds the additions of xp_t (forward) and dL/dys_{t-1} (backward) into the matmul. Each step's
+elementwise work is done right after its matmul, on rows still in cache: computing the factors of dh~
+for all steps before the loop was slower at batch 64, hidden 256.
 """
 
 from __future__ import annotations
@@ -112,25 +112,21 @@ class _MinimalGRUScan(torch.autograd.Function):
         T, B, H2 = gates.shape
         H = H2 // 2
         gamma_u, c_tilde = gates[..., :H], gates[..., H:]
-        # The factors of dh~ in da_t and in dh_{t-1}, which do not depend on the carried gradient,
-        # for all steps at once: da_t = dh~ * coef[t] (as (B, 2, H)), and (1 - gamma_u).
-        coef = gates.new_empty(T, B, 2, H)
-        coef_u, coef_c = coef[:, :, 0], coef[:, :, 1]
-        torch.sub(c_tilde[0], h0, out=coef_u[0])  # c~ - h_{t-1}: h_0, then ys
-        torch.sub(c_tilde[1:], ys[:-1], out=coef_u[1:])
-        _SIGMOID_BACKWARD(coef_u, gamma_u, grad_input=coef_u)  # (c~ - h_{t-1}) * gamma_u * (1 - gamma_u)
-        _TANH_BACKWARD(gamma_u, c_tilde, grad_input=coef_c)  # gamma_u * (1 - c~^2)
-        carry = 1 - gamma_u  # dh_{t-1} gets (1 - gamma_u) * dh~ directly
-        if keep is not None:
-            coef.mul_((1 - keep).unsqueeze(2))
-            carry = keep + carry * (1 - keep)  # k * dh + (1 - gamma_u) * (1 - k) * dh
         w = weight_hh.contiguous()
-        da = gates.new_empty(T, B, 2 * H)  # da_t = dxp_t
-        dys_t, coefs, carries, das = dys.unbind(0), coef.unbind(0), carry.unbind(0), da.unbind(0)
+        da = gates.new_empty(T, B, 2 * H)  # (T, B, 2H): da_t = [da_u, da_c] = dxp_t
+        hs = [h0, *ys.unbind(0)]  # hs[t] = h_t
+        us, cs = per_step(gamma_u, T), per_step(c_tilde, T)
+        das, da_us, da_cs = per_step(da, T), per_step(da[..., :H], T), per_step(da[..., H:], T)
+        dys_t = dys.unbind(0)
+        ks = keep.unbind(0) if keep is not None else None
         dh = dys_t[T - 1] + dh_T
         for t in range(T - 1, -1, -1):
-            torch.mul(dh.unsqueeze(1), coefs[t], out=das[t].view(B, 2, H))  # [da_u, da_c]
-            # dh_{t-1} = dL/dys_{t-1} + m * (da_t W_hh) + carry * dh
+            dht = dh if ks is None else torch.addcmul(dh, dh, ks[t], value=-1)  # dh~ = (1 - k) * dh
+            torch.sub(cs[t], hs[t], out=da_us[t]).mul_(dht)  # dh~ * (c~ - h_{t-1})
+            _SIGMOID_BACKWARD(da_us[t], us[t], grad_input=da_us[t])  # da_u
+            torch.mul(dht, us[t], out=da_cs[t])  # dh~ * gamma_u
+            _TANH_BACKWARD(da_cs[t], cs[t], grad_input=da_cs[t])  # da_c
+            # dh_{t-1} = dL/dys_{t-1} + m * (da_t W_hh) + (1 - gamma_u) * dh~ + k * dh
             if m is None and t > 0:
                 back = torch.addmm(dys_t[t - 1], das[t], w)
             else:
@@ -139,7 +135,9 @@ class _MinimalGRUScan(torch.autograd.Function):
                     back.mul_(m)
                 if t > 0:
                     back.add_(dys_t[t - 1])
-            back.addcmul_(carries[t], dh)
+            back.add_(dht).addcmul_(us[t], dht, value=-1)
+            if ks is not None:
+                back.addcmul_(ks[t], dh)
             dh = back
         need = ctx.needs_input_grad
         dw = None

@@ -13,7 +13,7 @@ Backward, for t = T..1. ``dh_t`` is the gradient reaching h_t: dL/dys_t plus wha
 
     dh~  = (1 - k_t) * dh_t
     da_t = dh~ * act'(a_t)           act' = 1 - h~^2 for tanh, [h~ > 0] for relu;   dxp_t = da_t
-    dh_{t-1} = k_t * dh_t + m * (da_t W_hh)
+    dh_{t-1} = dL/dys_{t-1} + k_t * dh_t + m * (da_t W_hh)
 
 After the loop, dW_hh = sum_t da_t^T (h_{t-1} * m) is one matmul over the stacked steps 2..T, whose
 h_{t-1} are ys, plus the B-row product of step 1 with h_0 (ys is an output tensor of its own, so that a

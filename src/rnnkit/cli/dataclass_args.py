@@ -65,25 +65,6 @@ def build_dataclass(cls: type, values: Mapping[str, Any], **extra: Any) -> Any:
     return cls(**kwargs)
 
 
-def dataclass_values(instance: Any) -> dict[str, Any]:
-    """The init fields of a dataclass instance as plain nested dicts (what a config file holds)."""
-    return {
-        f.name: _plain(getattr(instance, f.name)) for f in dataclasses.fields(instance) if f.init
-    }
-
-
-def _plain(value: Any) -> Any:
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return dataclass_values(value)
-    if isinstance(value, tuple):
-        return [_plain(v) for v in value]
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    return value
-
-
 def _field_default(f: dataclasses.Field) -> Any:
     if f.default is not dataclasses.MISSING:
         return f.default

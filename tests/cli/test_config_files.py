@@ -1,0 +1,33 @@
+"""TOML config files are read into the same options as YAML ones; overrides come after the file."""
+
+from __future__ import annotations
+
+
+import pytest
+
+from rnnkit.cli.config_files import toml_configs_as_json
+from rnnkit.cli.main import build_parser
+
+
+def test_toml_and_yaml_give_the_same_options(tmp_path):
+    (tmp_path / "c.toml").write_text('data = "builtin:dialogue"\n[model]\nhidden_size = 48\ncell = "lstm"\n')
+    (tmp_path / "c.yaml").write_text("data: builtin:dialogue\nmodel:\n  hidden_size: 48\n  cell: lstm\n")
+    parser = build_parser()
+    parsed = [
+        parser.parse_args(toml_configs_as_json(["train", "seq2seq", "--config", str(tmp_path / f"c.{ext}"),
+                                                "--run", "r", "--model.embedding_dim", "7"])).train.seq2seq
+        for ext in ("toml", "yaml")
+    ]
+    for cfg in parsed:
+        assert cfg.data == "builtin:dialogue" and cfg.model.hidden_size == 48 and cfg.model.cell == "lstm"
+        assert cfg.model.embedding_dim == 7 and cfg.model.bidirectional is True  # task default kept
+    assert "src_vocab_size" not in parsed[0].model  # set from the data
+
+
+def test_toml_errors_name_the_file(tmp_path):
+    (tmp_path / "bad.toml").write_text("[model\n")
+    with pytest.raises(ValueError, match="bad.toml is not valid TOML"):
+        toml_configs_as_json(["--config", str(tmp_path / "bad.toml")])
+    assert toml_configs_as_json(["--config=x.yaml"]) == ["--config=x.yaml"]
+    converted = toml_configs_as_json(["--prime", "a = 1"])  # only config files are converted
+    assert converted == ["--prime", "a = 1"]

@@ -156,9 +156,9 @@ class _GRUScan(torch.autograd.Function):
             torch.addcmul(dht, dht, z[t], value=-1, out=dxn[t])  # dh~ * (1 - z)
             _TANH_BACKWARD(dxn[t], n[t], grad_input=dxn[t])  # dx_n
             torch.mul(dxn[t], r[t], out=dhn[t])  # dh_n
-            torch.mul(dxn[t], hn[t], out=dxr[t])  # dx_r / (r (1 - r))
-            torch.sub(hs[t], n[t], out=dxz[t]).mul_(dht)  # dx_z / (z (1 - z))
-            _SIGMOID_BACKWARD(d_rz[t], rz[t], grad_input=d_rz[t])  # dx_r, dx_z
+            torch.mul(dxn[t], hn[t], out=dxr[t])  # dx_r before its factor r (1 - r)
+            torch.sub(hs[t], n[t], out=dxz[t]).mul_(dht)  # dx_z before its factor z (1 - z)
+            _SIGMOID_BACKWARD(d_rz[t], rz[t], grad_input=d_rz[t])  # both factors: dx_r, dx_z
             # dh_{t-1} = dL/dys_{t-1} + m * ([dx_r, dx_z, dh_n] W_hh) + z * dh~ + k * dh
             if m is None and t > 0:
                 back = torch.addmm(dys_t[t - 1], d_nrz[t], w_nrz)

@@ -2,7 +2,8 @@
 
 Run with one thread, e.g. ``OMP_NUM_THREADS=1 OMP_WAIT_POLICY=PASSIVE python benchmarks/lstm_kernel.py``.
 All variants of a shape are timed round-robin in one process, so a busy machine slows them alike;
-the table gives medians and ratios to ``torch.nn.LSTM``.
+the table gives medians and ratios to ``torch.nn.LSTM``. The clock is the process's CPU time by
+default: on a machine shared with other jobs, wall time also counts the waits for a core.
 """
 
 from __future__ import annotations
@@ -78,15 +79,15 @@ def runner(kind, lstm, x, h0, c0, extra, train):
     return run
 
 
-def bench(cases, repeats):
+def bench(cases, repeats, clock):
     times = {name: [] for name in cases}
     for fn in cases.values():
         fn()
     for _ in range(repeats):
         for name, fn in cases.items():
-            start = time.perf_counter()
+            start = clock()
             fn()
-            times[name].append(time.perf_counter() - start)
+            times[name].append(clock() - start)
     return {name: statistics.median(ts) for name, ts in times.items()}
 
 
@@ -94,6 +95,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--shapes", nargs="*", default=list(SHAPES))
+    parser.add_argument("--clock", choices=("cpu", "wall"), default="cpu")
     parser.add_argument("--skip-loop", action="store_true", help="do not time the slow autograd loops")
     args = parser.parse_args()
     torch.manual_seed(0)
@@ -112,8 +114,9 @@ def main():
         cases["infer kernel fp32"] = runner("kernel", lstm, x, h0, c0, extra, False)
         lstm16, x16, h16, c16, _ = make(shape, "plain", torch.bfloat16)
         cases["infer kernel bf16"] = runner("kernel", lstm16, x16, h16, c16, {}, False)
-        med = bench(cases, args.repeats)
-        print(f"\n{shape_name}  (median of {args.repeats}, ms; ratio to nn.LSTM of the same mode)")
+        clock = time.process_time if args.clock == "cpu" else time.perf_counter
+        med = bench(cases, args.repeats, clock)
+        print(f"\n{shape_name}  (median of {args.repeats}, {args.clock} ms; ratio to nn.LSTM of the same mode)")
         for name, sec in med.items():
             base = med["train nn.LSTM"] if name.startswith("train") else med["infer nn.LSTM"]
             line = f"  {name:26s} {sec * 1e3:9.2f}  x{sec / base:5.2f}"

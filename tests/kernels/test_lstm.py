@@ -140,6 +140,23 @@ def test_inference_equals_training_path(combo):
         assert torch.equal(got, want.detach())
 
 
+def test_final_state_may_be_modified_in_place():
+    """h_T and c_T are tensors of their own; ys is saved for backward, so autograd guards it like sigmoid's output."""
+    args, kwargs = make_inputs(4, 2, 3, COMBOS[-1], seed=10)
+    ys, h, c = lstm_scan(**args, **kwargs)
+    want = torch.autograd.grad(ys.sum() + (h * 2).sum() + (c * 3).sum(), list(args.values()))
+    ys, h, c = lstm_scan(**args, **kwargs)
+    h.mul_(2)
+    c.mul_(3)
+    got = torch.autograd.grad(ys.sum() + h.sum() + c.sum(), list(args.values()))
+    for x, y in zip(got, want):
+        assert torch.allclose(x, y, rtol=0, atol=1e-12)
+    ys, h, c = lstm_scan(**args, **kwargs)
+    ys.mul_(2)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        torch.autograd.grad(ys.sum(), list(args.values()))
+
+
 def test_inference_saves_nothing():
     args, kwargs = make_inputs(4, 2, 3, COMBOS[-1], dtype=torch.float32)
     detached = {k: v.detach() for k, v in {**args, **kwargs}.items()}

@@ -81,6 +81,10 @@ from rnnkit.kernels._common import (
 from rnnkit.kernels.linear import prepacked_linear
 
 _KERNEL = "lstm_scan"
+_ARGUMENTS = (
+    "xp", "h0", "c0", "weight_hh", "weight_ci", "weight_cf", "weight_co",
+    "ln_gates_weight", "ln_gates_bias", "ln_cell_weight", "ln_cell_bias", "keep_h", "keep_c", "recurrent_mask",
+)  # fmt: skip
 _DX = [True, False, False]  # native_layer_norm_backward: the input's gradient only
 _layer_norm_backward = torch.ops.aten.native_layer_norm_backward.default
 # Elements of one (steps, B, H) slab of backward factors: a chunk's factors and errors (about a dozen
@@ -143,7 +147,7 @@ def lstm_scan(
         ln_gates_weight, ln_gates_bias, ln_cell_weight, ln_cell_bias,
         keep_h, keep_c, recurrent_mask,
     )  # fmt: skip
-    named = dict(zip(("xp", "h0", "c0", "weight_hh", *_PARAMS[1:]), args))
+    named = dict(zip(_ARGUMENTS, args))
     dtypes = {name: value.dtype for name, value in named.items() if value is not None}
     if len(set(dtypes.values())) > 1 or xp.dtype not in (torch.float32, torch.float64, torch.bfloat16):
         raise TypeError(f"{_KERNEL}: all tensors must share one dtype of float32, float64, bfloat16; got {dtypes}")
@@ -192,10 +196,10 @@ def _forward(
     product = prepacked_linear(weight_hh, B)  # product(h, xp_t, out=a): a = xp_t + h W_hh^T
     rows = T if save else 1
 
-    # hs[t] = h_t in the input dtype (hs[0] = h0); ys is hs[1:].
-    hs_buf = torch.empty(T + 1, B, H, dtype=xp.dtype, device=xp.device)  # (T+1, B, H)
-    hs_buf[0] = h0
-    hs = per_step(hs_buf, T + 1)
+    # hs[t] = h_t in the input dtype: h0, then the rows of ys (a tensor of its own, so that a caller
+    # may modify it in place).
+    ys = torch.empty(T, B, H, dtype=xp.dtype, device=xp.device)  # (T, B, H)
+    hs = [h0, *ys.unbind(0)]
     # The state in the compute dtype: the same tensors, or for bfloat16 two float32 rows taking turns.
     if compute == xp.dtype:
         hs_state = hs
@@ -288,7 +292,7 @@ def _forward(
     saved: dict[str, Tensor | None] = {}
     if save:
         saved = {
-            "hs": hs_buf,
+            "ys": ys,
             "cs": cs_buf,
             "gates": gates_buf,
             "a_raw": a_raw_buf,
@@ -299,7 +303,7 @@ def _forward(
             "mu_c": torch.stack(mu_c) if mu_c else None,  # (T, B, 1)
             "rstd_c": torch.stack(rstd_c) if rstd_c else None,
         }
-    return hs_buf[1:], hs[T], cs[T].to(c0.dtype), saved
+    return ys, hs[T].clone(), cs[T].to(c0.dtype, copy=True), saved
 
 
 def _stack_or_zeros(*vectors: Tensor | None, dtype: torch.dtype, device: torch.device) -> Tensor:
@@ -308,8 +312,8 @@ def _stack_or_zeros(*vectors: Tensor | None, dtype: torch.dtype, device: torch.d
     return torch.stack([v if v is not None else torch.zeros(size, dtype=dtype, device=device) for v in vectors])
 
 
-_SAVED = ("hs", "cs", "gates", "a_raw", "c_tilde", "tau", "mu_g", "rstd_g", "mu_c", "rstd_c")
-_PARAMS = ("weight_hh", "w_ci", "w_cf", "w_co", "gamma_g", "beta_g", "gamma_c", "beta_c", "keep_h", "keep_c", "m")
+_SAVED = ("ys", "cs", "gates", "a_raw", "c_tilde", "tau", "mu_g", "rstd_g", "mu_c", "rstd_c")
+_PARAMS = ("h0", "weight_hh", "w_ci", "w_cf", "w_co", "gamma_g", "beta_g", "gamma_c", "beta_c", "keep_h", "keep_c", "m")
 
 
 class _LSTMScan(torch.autograd.Function):
@@ -323,7 +327,7 @@ class _LSTMScan(torch.autograd.Function):
             keep_h, keep_c, m, eps, save=True,
         )  # fmt: skip
         ctx.save_for_backward(
-            weight_hh, w_ci, w_cf, w_co, gamma_g, beta_g, gamma_c, beta_c, keep_h, keep_c, m,
+            h0, weight_hh, w_ci, w_cf, w_co, gamma_g, beta_g, gamma_c, beta_c, keep_h, keep_c, m,
             *(saved[k] for k in _SAVED),
         )  # fmt: skip
         return ys, h_last, c_last
@@ -380,7 +384,7 @@ def _backward(d_ys, d_h_last, d_c_last, p, s, needs):
     weight_hh, w_ci, w_cf, w_co = p["weight_hh"], p["w_ci"], p["w_cf"], p["w_co"]
     gamma_g, gamma_c = p["gamma_g"], p["gamma_c"]
     keep_h, keep_c, m = p["keep_h"], p["keep_c"], p["m"]
-    hs, cs, gates_buf, tau = s["hs"], s["cs"], s["gates"], s["tau"]
+    h0, ys, cs, gates_buf, tau = p["h0"], s["ys"], s["cs"], s["gates"], s["tau"]
     T, B, H4 = gates_buf.shape
     H = H4 // 4
     kw = {"dtype": gates_buf.dtype, "device": gates_buf.device}
@@ -480,8 +484,12 @@ def _backward(d_ys, d_h_last, d_c_last, p, s, needs):
 
     d_w_hh = None
     if needs[3]:
-        h_in = hs[:-1] if m is None else hs[:-1] * m  # (T, B, H): h_{t-1} * m
-        d_w_hh = torch.mm(d_a_buf.view(T * B, H4).t(), h_in.reshape(T * B, H))
+        # sum_t delta a_t^T (h_{t-1} * m): h_0's B rows, then one product over the stacked h_1 .. h_{T-1}
+        h_first = h0 if m is None else h0 * m
+        d_w_hh = torch.mm(d_a_buf[0].t(), h_first)
+        if T > 1:
+            h_in = ys[:-1] if m is None else ys[:-1] * m  # (T-1, B, H)
+            d_w_hh.addmm_(d_a_buf[1:].reshape((T - 1) * B, H4).t(), h_in.reshape((T - 1) * B, H))
 
     def vector_grad(name: str, index: int) -> Tensor | None:
         return sums[name] if needs[index] else None

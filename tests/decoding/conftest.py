@@ -78,6 +78,23 @@ def garden_path_chain():
 
 
 @pytest.fixture
+def pruned_greedy_chain():
+    # Tokens: 0 BOS, 1 EOS, 2 a, 3 b, 4 c, 5 x, 6 y, 7 z, 8 u. Greedy: a (0.4) x (0.34) EOS (1), p = 0.136.
+    # A beam of 2 keeps a and b; then b y and b z (0.1575 each) beat every child of a (at most 0.136), so
+    # greedy's prefix is pruned, and b's beams end no better than b y u EOS (0.35 * 0.45 * 0.5 = 0.079).
+    eps = 1e-9
+    table = torch.full((9, 9), eps)
+    table[0, 2], table[0, 3], table[0, 4] = 0.4, 0.35, 0.25  # BOS -> a, b, c
+    table[1] = 1.0 / 9  # after EOS: never used
+    table[2, 5], table[2, 4], table[2, 8] = 0.34, 0.33, 0.33  # a -> x, c, u
+    table[3, 6], table[3, 7], table[3, 1] = 0.45, 0.45, 0.1  # b -> y, z, EOS
+    table[4, 1] = table[5, 1] = 1.0  # c -> EOS, x -> EOS
+    table[6, 8] = table[7, 8] = 1.0  # y -> u, z -> u
+    table[8, 1], table[8, 8] = 0.5, 0.5  # u -> EOS, u
+    return MarkovChain(table / table.sum(1, keepdim=True))
+
+
+@pytest.fixture
 def make_tiny_model():
     def make(seed: int, **kwargs) -> TinyRecurrentModel:
         torch.manual_seed(seed)

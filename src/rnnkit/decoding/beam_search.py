@@ -11,6 +11,11 @@ finished hypotheses are ranked by the length-normalised score of Wu et al. 2016 
 
 with ``|y|`` the number of generated tokens, EOS included. ``alpha = 0`` ranks by log-probability.
 
+A wider beam is not guaranteed to find a hypothesis at least as good as greedy decoding's: when the
+greedy prefix falls out of the top ``K`` at some step it is lost, and what the beams keep may end worse.
+With ``keep_greedy=True`` each sentence's greedy hypothesis (decoded first, ``N`` more rows, ``1/K``
+of the beams' work per step) joins the finished hypotheses, so the best one never scores below it.
+
 Each step, for each sentence: extend every live beam by every token (``K x V`` candidates), keep the
 best ``2K``; a candidate ending in EOS among the top ``K`` joins that sentence's finished list; the best
 ``K`` candidates not ending in EOS become the new beams. A sentence is done once it has ``n_best``
@@ -28,6 +33,7 @@ import torch
 from torch import Tensor
 
 from rnnkit.decoding.contract import check_step_output, start_tokens
+from rnnkit.decoding.greedy import greedy
 
 
 class Hypothesis(NamedTuple):
@@ -55,9 +61,10 @@ def length_penalty(length: int | float, alpha: float) -> float:
 @torch.no_grad()
 def beam_search(
     model: Any, state: Any, bos_id: int | Tensor, eos_id: int, max_len: int, *, beam_size: int = 5,
-    n_best: int = 1, alpha: float = 0.0, batch_size: int | None = None,
+    n_best: int = 1, alpha: float = 0.0, batch_size: int | None = None, keep_greedy: bool = False,
 ) -> BeamSearchResult:
-    """Beam search for ``N`` sentences at once from ``state`` (see :mod:`rnnkit.decoding.contract`)."""
+    """Beam search for ``N`` sentences at once from ``state`` (see :mod:`rnnkit.decoding.contract`);
+    ``keep_greedy`` adds each sentence's greedy hypothesis to its candidates (see above)."""
     if beam_size < 1:
         raise ValueError(f"beam_size must be at least 1, got {beam_size}")
     if not 1 <= n_best <= beam_size:
@@ -68,6 +75,7 @@ def beam_search(
         raise ValueError(f"alpha must be non-negative, got {alpha}")
     first = start_tokens(model, state, bos_id, batch_size)  # (N,)
     n, k, device = first.size(0), beam_size, first.device
+    floor = greedy(model, state, first, eos_id, max_len) if keep_greedy else None
     sentence_of_row = torch.arange(n, device=device).repeat_interleave(k)  # (N*K,)
     state = model.reorder_state(state, sentence_of_row)
     tokens = first[sentence_of_row]  # (N*K,)
@@ -124,6 +132,12 @@ def beam_search(
             if log_prob > float("-inf"):
                 prefix = history[sentence, beam].tolist()
                 finished[sentence].append(Hypothesis(prefix, log_prob / length_penalty(len(prefix), alpha), log_prob))
+
+    if floor is not None:
+        for sentence, (tokens, log_prob) in enumerate(zip(floor.tokens, floor.scores.tolist())):
+            if all(h.tokens != tokens for h in finished[sentence]):
+                length = len(tokens) + int(len(tokens) < max_len)  # EOS counts when greedy produced it
+                finished[sentence].append(Hypothesis(tokens, log_prob / length_penalty(length, alpha), log_prob))
 
     ranked = [sorted(hyps, key=lambda h: h.score, reverse=True)[:n_best] for hyps in finished]
     return BeamSearchResult(

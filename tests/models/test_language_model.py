@@ -1,10 +1,8 @@
-import textwrap
 from pathlib import Path
 
 import pytest
 import torch
 
-import rnnkit.models.language_model as language_model_module
 from rnnkit.decoding import greedy
 from rnnkit.losses import sequence_nll
 from rnnkit.metrics import perplexity
@@ -128,9 +126,3 @@ def test_bad_config_is_reported():
         small(padding_idx=20)
     with pytest.raises(ValueError, match="num_layers"):
         small(num_layers=0)
-
-
-def test_docstring_example_runs(capsys):
-    example = textwrap.dedent(language_model_module.__doc__.split("Example::\n")[1])
-    exec(example, {})  # noqa: S102
-    assert "torch.Size([2, 8, 50])" in capsys.readouterr().out

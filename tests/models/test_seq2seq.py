@@ -1,10 +1,8 @@
-import textwrap
 from pathlib import Path
 
 import pytest
 import torch
 
-import rnnkit.models.seq2seq as seq2seq_module
 from rnnkit.decoding import beam_search, greedy
 from rnnkit.losses import sequence_nll
 from rnnkit.metrics import sequence_error_rate
@@ -254,11 +252,3 @@ def test_bad_lengths_are_reported():
     src, _, tgt_in = random_batch()
     with pytest.raises(ValueError, match="src_lengths"):
         model(src, torch.tensor([6, 7, 1]), tgt_in)
-
-
-
-
-def test_docstring_example_runs(capsys):
-    example = textwrap.dedent(seq2seq_module.__doc__.split("Example::\n")[1])
-    exec(example, {})  # noqa: S102
-    assert "torch.Size([2, 5, 40]) torch.Size([2, 5, 6])" in capsys.readouterr().out

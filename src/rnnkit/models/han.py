@@ -32,7 +32,7 @@ Example::
     model = HierarchicalAttentionNetwork(HANConfig(vocab_size=50, num_classes=4))
     words = torch.randint(1, 50, (2, 3, 5))  # (B documents, S sentences, W words)
     out = model(words, torch.tensor([3, 2]), torch.tensor([[5, 2, 4], [3, 5, 0]]))
-    print(out.logits.shape, out.word_attention.shape, out.sentence_attention.shape)
+    print(out.logits.shape, out.word_attention.shape)  # torch.Size([2, 4]) torch.Size([2, 3, 5])
 """
 
 from __future__ import annotations

@@ -6,7 +6,10 @@ from rnnkit.data import TaggingExample
 from rnnkit.tasks import TagOptions, TagTask
 from rnnkit.tasks.splits import Splits
 
-EXAMPLES = (TaggingExample(("the", "cat", "sat"), ("DET", "NOUN", "VERB")), TaggingExample(("a", "dog"), ("DET", "NOUN")))
+EXAMPLES = (
+    TaggingExample(("the", "cat", "sat"), ("DET", "NOUN", "VERB")),
+    TaggingExample(("a", "dog"), ("DET", "NOUN")),
+)
 
 
 def test_tags_keep_pad_first_and_predictions_never_use_it():

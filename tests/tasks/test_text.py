@@ -25,5 +25,6 @@ def test_auto_follows_the_builtin_data_set_and_falls_back_for_files():
 
 
 def test_documents_split_into_sentences_by_rule_or_separator():
-    assert tokenize_document("It rained. We stayed in.", "lower_words") == [["it", "rained", "."], ["we", "stayed", "in", "."]]
+    expected = [["it", "rained", "."], ["we", "stayed", "in", "."]]
+    assert tokenize_document("It rained. We stayed in.", "lower_words") == expected
     assert tokenize_document("a b | c", "whitespace", "|") == [["a", "b"], ["c"]]

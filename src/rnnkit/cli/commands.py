@@ -60,11 +60,15 @@ def run_eval(cfg: Namespace) -> int:
     torch.set_num_threads(cfg.threads)
     task, model = load_run(cfg.run, cfg.which)
     data = cfg.data or _trained_on(Path(cfg.run))
-    examples = task.read_splits(data).get(cfg.split)
+    splits, split = task.read_splits(data), cfg.split
+    if split == "test" and splits.test is None and splits.valid is not None:
+        print(f"{splits.name} has no test split: evaluating on the validation split", file=sys.stderr)
+        split = "valid"
+    examples = splits.get(split)
     if cfg.limit is not None:
         examples = examples[: cfg.limit]
     metrics = task.evaluate(model, examples, **_options_for(task.name, _decoding(cfg)))
-    print(f"{cfg.split}: {format_metrics(metrics, task.fitted.get('metric_labels', {}))}")
+    print(f"{split}: {format_metrics(metrics, task.fitted.get('metric_labels', {}))}")
     return 0
 
 

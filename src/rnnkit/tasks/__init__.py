@@ -3,7 +3,7 @@
 | task | model | built-in data | metrics |
 | --- | --- | --- | --- |
 | ``classify`` | :class:`~rnnkit.models.SequenceClassifier` | bbc-news, japanese-vowels | accuracy |
-| ``tag`` | :class:`~rnnkit.models.SequenceTagger` | shakespeare (word segmentation), TOKEN<TAB>TAG files | tag accuracy |
+| ``tag`` | :class:`~rnnkit.models.SequenceTagger` | shakespeare (word segmentation), tagged files | tag accuracy |
 | ``lm`` | :class:`~rnnkit.models.LanguageModel` | shakespeare | perplexity |
 | ``generate`` | :class:`~rnnkit.models.ConditionalGenerator` | shakespeare-scenes (speeches by play) | perplexity |
 | ``seq2seq`` | :class:`~rnnkit.models.Seq2Seq` | cmudict (g2p), dialogue | token / sequence error rates (PER / WER) |

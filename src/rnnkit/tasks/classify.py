@@ -123,7 +123,7 @@ class ClassifyTask(TaskAdapter):
         if self.series:
             stats = {}
             if "mean" in self.fitted:
-                stats = {"mean": np.asarray(self.fitted["mean"], np.float32), "std": np.asarray(self.fitted["std"], np.float32)}
+                stats = {key: np.asarray(self.fitted[key], np.float32) for key in ("mean", "std")}
             return series_source(examples, self.vocab("labels"), batch_size=size, seed=seed, shuffle=train, **stats)
         return classification_source(
             examples, self.vocab("tokens"), self.vocab("labels"),
@@ -160,8 +160,12 @@ class ClassifyTask(TaskAdapter):
         try:
             steps = [[float(v) for v in step.split(",")] for step in line.strip().split(";") if step.strip()]
         except ValueError as error:
-            raise ValueError(f"input line {n}: a series is numbers, ',' between channels and ';' between steps: {error}")
+            raise ValueError(
+                f"input line {n}: a series is numbers, ',' between channels and ';' between steps: {error}"
+            ) from None
         channels = self.fitted["channels"]
         if not steps or any(len(s) != channels for s in steps):
-            raise ValueError(f"input line {n}: every step needs {channels} comma-separated values, got {line.strip()!r}")
+            raise ValueError(
+                f"input line {n}: every step needs {channels} comma-separated values, got {line.strip()!r}"
+            )
         return np.asarray(steps, dtype=np.float32)  # (T, C)

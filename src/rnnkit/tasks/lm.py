@@ -108,7 +108,9 @@ class LanguageModelTask(TaskAdapter):
     def _prime(self, model: nn.Module, text: str, rows: int) -> tuple[Any, torch.Tensor]:
         """The state after reading ``text`` and the token to feed next, for ``rows`` copies."""
         vocab = self.vocab("tokens")
-        ids = vocab.encode(tokenize(text, self.fitted["tokenizer"])) or [vocab.id("\n") if "\n" in vocab else vocab.bos_id]
+        # Without a prime, generation starts as a line does: after a newline (or <bos> when none was seen).
+        start = vocab.id("\n") if "\n" in vocab else vocab.bos_id
+        ids = vocab.encode(tokenize(text, self.fitted["tokenizer"])) or [start]
         device = next(model.parameters()).device
         tokens = torch.tensor([ids] * rows, dtype=torch.long, device=device)  # (rows, T)
         return model.prime(tokens)

@@ -60,7 +60,9 @@ def load_run(
         raise FileNotFoundError(f"{folder} holds no {MODEL_FILE}: the run was not set up by rnnkit train")
     record = json.loads(path.read_text(encoding="utf-8"))
     if record["class"] != task.model_class.__name__:
-        raise ValueError(f"{path}: a {record['class']} model, but the {task.name} task trains {task.model_class.__name__}")
+        raise ValueError(
+            f"{path}: a {record['class']} model, but the {task.name} task trains {task.model_class.__name__}"
+        )
     model = task.model_class(task.model_config_class(**record["config"]))
     if weights:
         checkpoints = folder / "checkpoints"

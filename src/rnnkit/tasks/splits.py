@@ -20,7 +20,7 @@ hashing each example's text (10 % validation, 10 % test), a folder holding ``tra
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -196,7 +196,7 @@ def _view(splits: Splits, task: str) -> Splits:
         return splits
     parts = {s: None if getattr(splits, s) is None else convert(getattr(splits, s)) for s in ("train", "valid", "test")}
     kind = "tagging" if task == "tag" else "generation"
-    return Splits(splits.name, splits.builtin, kind, parts["train"], parts["valid"], parts["test"], splits.labels, splits.summary)
+    return replace(splits, kind=kind, **parts)
 
 
 def _segmentation(text: str) -> tuple[TaggingExample, ...]:
@@ -222,6 +222,4 @@ def _limited(splits: Splits, limit: int) -> Splits:
             return None
         return part[: limit * STREAM_LIMIT_FACTOR] if isinstance(part, str) else part[:limit]
 
-    return Splits(
-        splits.name, splits.builtin, splits.kind, cut(splits.train), cut(splits.valid), cut(splits.test), splits.labels, splits.summary
-    )
+    return replace(splits, train=cut(splits.train), valid=cut(splits.valid), test=cut(splits.test))

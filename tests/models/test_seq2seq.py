@@ -112,20 +112,30 @@ def attention_scores(model, s, memory):
 @torch.no_grad()
 def reference_logits(model, src, lengths, tgt_in):
     """Logits ``(B, T, V)`` computed one example and one step at a time, independently of ``Seq2Seq``'s own
-    decoding code: each source alone (no padding) through the encoder, then the decoder's equations
-    (one layer, context transform as its initial state, Luong attention, optional input feeding)."""
+    decoding code: each source alone (no padding) through the one-layer bidirectional encoder, then the
+    decoder's equations (one layer; C transformed from the final state or the mean of all outputs, as the
+    initial state and/or every step's input; Luong attention; optional input feeding)."""
     config, rows = model.config, []
     for b, S in enumerate(lengths.tolist()):
         memory, final = model.encoder(model.src_embedding(src[b : b + 1, :S]))  # (1, S, 2 H_e)
         memory = memory[0]
         finals = final if isinstance(final, tuple) else (final,)
-        # [h_fwd; h_bwd] of the one encoder layer, through W_C (and its own transform for an LSTM's c)
-        state = [torch.tanh(transform(torch.cat([part[0, 0], part[1, 0]])))
-                 for part, transform in zip(finals, (model.transform_h, model.transform_c))]
+        # what W_C reads: [h_fwd; h_bwd] of the one encoder layer (each state part), or the mean output
+        if config.context == "mean":
+            summaries = [memory.mean(0)] * 2
+        else:
+            summaries = [torch.cat([part[0, 0], part[1, 0]]) for part in finals]
+        C = torch.tanh(model.transform_h(summaries[0]))
+        if config.feed_context == "input":
+            state = [torch.zeros(config.hidden_size)] * 2
+        else:  # an LSTM's cell state from its own transform
+            state = [C] + ([torch.tanh(model.transform_c(summaries[1]))] if config.cell == "lstm" else [])
         state = tuple(state) if config.cell == "lstm" else state[0]
         feed, logits = torch.zeros(config.hidden_size), []
         for token in tgt_in[b]:
             x = model.tgt_embedding(token)
+            if config.feed_context != "init":
+                x = torch.cat([x, C])
             if model.input_feeding:
                 x = torch.cat([x, feed])
             s, state = decoder_cell_step(model, x, state)
@@ -140,15 +150,22 @@ def reference_logits(model, src, lengths, tgt_in):
     return torch.stack(rows)  # (B, T, V)
 
 
-@pytest.mark.parametrize("cell", ["gru", "lstm"])
-@pytest.mark.parametrize(
-    "attention, input_feeding",
-    [("none", False), ("dot", False), ("dot", True), ("general", False), ("general", True), ("additive", False),
-     ("additive", True)],
-)
-def test_teacher_forced_and_step_by_step_equal_an_independent_loop(cell, attention, input_feeding):
+LOOP_CASES = [  # (cell, attention, input_feeding, context, feed_context)
+    *[(cell, attention, feeding, "transform", "init") for cell in ("gru", "lstm")
+      for attention, feeding in [("none", False), ("dot", False), ("dot", True), ("general", False),
+                                 ("general", True), ("additive", False), ("additive", True)]],
+    ("gru", "general", True, "mean", "both"),
+    ("lstm", "none", False, "mean", "init"),
+    ("lstm", "additive", True, "transform", "input"),
+    ("lstm", "dot", False, "mean", "input"),
+]
+
+
+@pytest.mark.parametrize("cell, attention, input_feeding, context, feed_context", LOOP_CASES)
+def test_teacher_forced_and_step_by_step_equal_an_independent_loop(cell, attention, input_feeding, context,
+                                                                   feed_context):
     config = small(cell=cell, attention=attention, input_feeding=input_feeding, bidirectional=True,
-                   encoder_hidden_size=6, hidden_size=12)
+                   encoder_hidden_size=6, hidden_size=12, context=context, feed_context=feed_context)
     model = Seq2Seq(config).eval()
     src, lengths, tgt_in = random_batch()
     expected = reference_logits(model, src, lengths, tgt_in)  # (B, T, V)

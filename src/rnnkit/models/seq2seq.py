@@ -12,8 +12,10 @@ training) or its own previous prediction (when generating):
 
 where the bracketed parts are present according to the config:
 
-- **Context C** (``context``), from the encoder's final state: ``"last"`` takes it as it is (seed 004:
-  the last hidden state ``C = h_S``); ``"transform"`` a learned ``C = tanh(W_C h_S + b_C)``.
+- **Context C** (``context``), the three ways of seed 004: ``"last"`` takes the encoder's final state as
+  it is (``C = h_S``); ``"transform"`` a learned ``C = tanh(W_C h_S + b_C)``; ``"mean"`` a learned
+  transform of all the encoder's outputs, ``C = tanh(W_C \\frac{1}{S} \\sum_s h_s + b_C)`` over the valid
+  positions, the same for every decoder layer (an LSTM's cell state from its own transform).
 - **Where C goes** (``feed_context``): ``"init"`` makes it the decoder's initial state ``s_0``,
   ``"input"`` concatenates the top layer's ``C`` to every step's input, ``"both"`` does both. With
   ``"input"`` alone ``s_0 = 0``.
@@ -23,6 +25,7 @@ where the bracketed parts are present according to the config:
   (``bridge="sum"``); ``context="transform"`` then maps the result to the decoder's size. Encoder layer
   ``l`` starts decoder layer ``l`` when both have as many layers; otherwise the encoder's top layer starts
   every decoder layer. An LSTM's cell state ``c`` goes through the same bridge with its own transform.
+  ``context="mean"`` needs no bridge.
 - **Attention** (``attention``: ``"dot"``, ``"general"``, ``"additive"``; Luong et al. 2015 global
   attention with the score functions of :mod:`rnnkit.attention`): at each step the decoder's top state
   ``s_t`` queries all encoder outputs (padding masked) for a context ``c_t``, and the output is the
@@ -78,7 +81,7 @@ class Seq2SeqConfig(RecurrentOptions):
     decoder_layers: int = 1  # stacked decoder layers
     bidirectional: bool = False  # encoder reads both ways: each output sees the whole source
     bridge: Literal["concat", "sum"] = "concat"  # combining the two directions' final states (see docstring)
-    context: Literal["last", "transform"] = "transform"  # C = h_S as is, or tanh(W_C h_S + b_C)
+    context: Literal["last", "transform", "mean"] = "transform"  # C = h_S, tanh(W_C h_S + b), tanh(W_C mean_s h_s + b)
     feed_context: Literal["init", "input", "both"] = "init"  # C as the initial state, every step's input, or both
     attention: AttentionType = "none"  # score function of per-step attention over all encoder outputs
     attention_size: int | None = None  # hidden size of additive attention; None: hidden_size
@@ -94,7 +97,7 @@ class Seq2SeqConfig(RecurrentOptions):
                 check_positive(self, field)
         self.check_recurrent_options()
         check_choice(self, "bridge", ("concat", "sum"))
-        check_choice(self, "context", ("last", "transform"))
+        check_choice(self, "context", ("last", "transform", "mean"))
         check_choice(self, "feed_context", ("init", "input", "both"))
         check_choice(self, "attention", ("none", "dot", "general", "additive"))
         check_probability(self, "dropout")
@@ -177,11 +180,12 @@ class Seq2Seq(nn.Module):
         self.uses_init = c.feed_context in ("init", "both")
         self.uses_input_context = c.feed_context in ("input", "both")
         self.input_feeding = c.attention != "none" and c.input_feeding
-        transform = c.context == "transform"
-        self.transform_h = nn.Linear(c.final_state_size, c.hidden_size) if transform else None  # W_C, b_C
+        transform = c.context != "last"
+        summary = c.memory_size if c.context == "mean" else c.final_state_size  # what W_C reads
+        self.transform_h = nn.Linear(summary, c.hidden_size) if transform else None  # W_C, b_C
         # The cell state only matters when C starts the decoder.
         lstm_init = c.cell == "lstm" and self.uses_init
-        self.transform_c = nn.Linear(c.final_state_size, c.hidden_size) if transform and lstm_init else None
+        self.transform_c = nn.Linear(summary, c.hidden_size) if transform and lstm_init else None
         decoder_input = (
             c.embedding_dim
             + (c.context_size if self.uses_input_context else 0)
@@ -214,13 +218,10 @@ class Seq2Seq(nn.Module):
         embedded = self.dropout(self.src_embedding(src))  # (B, S, E)
         memory, final = run_padded(self.encoder, embedded, src_lengths)  # (B, S, D*H_e)
         mask = lengths_to_mask(src_lengths.to(src.device), src.size(1))  # (B, S)
-        final_h, final_c = final if isinstance(final, tuple) else (final, None)
-        h = self._bridge(final_h, self.transform_h)  # (L_d, B, Hc)
+        h, cell = self._context(memory, final, src_lengths)  # (L_d, B, Hc) each
         context = h[-1] if self.uses_input_context else None  # (B, Hc): the top layer's C
         if self.uses_init:
-            hidden: State = h
-            if final_c is not None:
-                hidden = LSTMState(h, self._bridge(final_c, self.transform_c))
+            hidden: State = h if cell is None else LSTMState(h, cell)
         else:
             hidden = zero_state(self.config.cell, self.config.decoder_layers, src.size(0), self.config.hidden_size,
                                 embedded)
@@ -228,6 +229,21 @@ class Seq2Seq(nn.Module):
         if self.attention is None:
             return Seq2SeqState(mask, None, None, hidden, context, feed)
         return Seq2SeqState(mask, memory, self.attention.project_keys(memory), hidden, context, feed)
+
+    def _context(self, memory: Tensor, final: State, src_lengths: Tensor) -> tuple[Tensor, Tensor | None]:
+        """C for every decoder layer ``(L_d, B, Hc)``, and an LSTM's initial cell state (None otherwise)."""
+        final_h, final_c = final if isinstance(final, tuple) else (final, None)
+        if self.config.context != "mean":
+            cell = None if final_c is None or not self.uses_init else self._bridge(final_c, self.transform_c)
+            return self._bridge(final_h, self.transform_h), cell
+        # the outputs are exactly zero at padded steps, so the sum runs over the valid ones
+        mean = memory.sum(1) / src_lengths.to(memory).unsqueeze(1)  # (B, D*H_e)
+        layers = self.config.decoder_layers
+
+        def every_layer(transform: nn.Linear) -> Tensor:
+            return torch.tanh(transform(mean)).expand(layers, -1, -1).contiguous()  # (L_d, B, H)
+
+        return every_layer(self.transform_h), None if self.transform_c is None else every_layer(self.transform_c)
 
     def _bridge(self, final: Tensor, transform: nn.Linear | None) -> Tensor:
         """Encoder final states ``(L_e * D, B, H_e)`` -> decoder layers' C ``(L_d, B, Hc)``."""

@@ -234,6 +234,8 @@ def _forward(
     keep_cs = keep_c.unbind(0) if keep_c is not None else None
     if gamma_g is not None:
         gamma_g4, beta_g4 = gamma_g.view(4, H), beta_g.view(4, H)
+        a_raw4 = per_step(a_raw_buf.view(rows, B, 4, H), T)  # (B, 4, H): the blocks the norm runs over
+        gates4 = per_step(gates_buf.view(rows, B, 4, H), T)
     # The i and f peepholes as one product: (2, H) weights times c_{t-1} seen as (B, 1, H).
     w_cif = _stack_or_zeros(w_ci, w_cf, **kw) if w_ci is not None or w_cf is not None else None
     if w_cif is not None:
@@ -252,8 +254,8 @@ def _forward(
         product(h_in, xs[t], out=a_raw[t])
         if gamma_g is not None:
             # a'_t = gamma_g * LN(a_t) + beta_g, per gate block
-            a_hat, mu, rstd = torch.native_layer_norm(a_raw[t].view(B, 4, H), (H,), None, None, eps)
-            torch.addcmul(beta_g4, a_hat, gamma_g4, out=gates[t].view(B, 4, H))
+            a_hat, mu, rstd = torch.native_layer_norm(a_raw4[t], (H,), None, None, eps)
+            torch.addcmul(beta_g4, a_hat, gamma_g4, out=gates4[t])
             if save:
                 mu_g.append(mu)
                 rstd_g.append(rstd)
@@ -402,12 +404,13 @@ def _backward(d_ys, d_h_last, d_c_last, p, s, needs):
     k_os, k_ns, k_ifgs = k_o.unbind(0), k_n.unbind(0), k_ifg.unbind(0)
     k_carries = k_carry.unbind(0) if k_carry is not None else None
 
-    # Every step's errors: delta a' (after the gate norm), delta a (before it), delta n.
+    # Every step's errors: delta a' (after the gate norm), delta n. With the gate norm, a chunk's delta a
+    # (before the norm) replaces its delta a' once the chunk's parameter sums have used them.
     d_ap_buf = torch.empty_like(gates_buf)  # (T, B, 4H)
-    d_a_buf = torch.empty_like(gates_buf) if gamma_g is not None else d_ap_buf
     d_n_buf = torch.empty_like(tau) if gamma_c is not None else None
     d_ap = per_step(d_ap_buf, T)
-    d_a = per_step(d_a_buf, T)
+    if gamma_g is not None:
+        d_ap4 = per_step(d_ap_buf.view(T, B, 4, H), T)
     d_ap_ifg = per_step(d_ap_buf[..., : 3 * H].view(T, B, 3, H).transpose(1, 2), T)  # (3, B, H) views
     d_ap_o = per_step(d_ap_buf[..., 3 * H :], T)
     d_n = per_step(d_n_buf, T) if d_n_buf is not None else None
@@ -416,7 +419,7 @@ def _backward(d_ys, d_h_last, d_c_last, p, s, needs):
     keep_cs = keep_c.unbind(0) if keep_c is not None else None
     if gamma_g is not None:
         gamma_g4 = gamma_g.view(4, H)
-        a_raws = a_raw.unbind(0)
+        a_raws = a_raw.view(T, B, 4, H).unbind(0)
         mu_g, rstd_g = s["mu_g"].unbind(0), s["rstd_g"].unbind(0)
     if gamma_c is not None:
         c_tildes = c_tilde.unbind(0)
@@ -462,12 +465,11 @@ def _backward(d_ys, d_h_last, d_c_last, p, s, needs):
             dc = carry.addcmul_(dct, carry_factor) if keep_cs is not None else dct.mul_(carry_factor)
             # delta a_t = LN_g^T(delta a'_t)
             if gamma_g is not None:
-                u = d_ap[t].view(B, 4, H) * gamma_g4
-                da = _layer_norm_backward(u, a_raws[t].view(B, 4, H), (H,), mu_g[t], rstd_g[t], None, None, _DX)[0]
-                da = da.view(B, H4)
+                u = d_ap4[t] * gamma_g4
+                da = _layer_norm_backward(u, a_raws[t], (H,), mu_g[t], rstd_g[t], None, None, _DX)[0].view(B, H4)
                 d_a_chunk.append(da)
             else:
-                da = d_a[t]
+                da = d_ap[t]
             # delta h_{t-1} = dL/dy_{t-1} + k^h delta h_t + m (delta a_t W_hh)
             dh_prev = torch.mm(da, weight_hh)
             if m is not None:
@@ -477,10 +479,11 @@ def _backward(d_ys, d_h_last, d_c_last, p, s, needs):
             if t > 0:
                 dh_prev.add_(dys[t - 1])
             dh = dh_prev
-        if d_a_chunk:
-            torch.stack(d_a_chunk[::-1], out=d_a_buf[span])
         _accumulate_sums(sums, d_ap_buf[span], d_n_buf[span] if d_n_buf is not None else None, c_prev[span],
                          c_tilde[span], a_raw[span] if a_raw is not None else None, s, span, p)  # fmt: skip
+        if d_a_chunk:
+            torch.stack(d_a_chunk[::-1], out=d_ap_buf[span])
+    d_a_buf = d_ap_buf  # (T, B, 4H): delta a_t
 
     d_w_hh = None
     if needs[3]:

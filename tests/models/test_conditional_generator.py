@@ -100,3 +100,16 @@ def test_errors_name_the_problem():
         model.start(torch.tensor([0, 2]))
     with pytest.raises(ValueError, match="batch 1 but tokens have batch 2"):
         model(torch.tensor([0]), torch.zeros(2, 3, dtype=torch.long))
+
+
+@pytest.mark.parametrize("condition_as", ["initial_state", "both"])
+def test_padded_batch_equals_each_example_alone(condition_as):
+    config = ConditionalGeneratorConfig(vocab_size=11, num_labels=3, condition_as=condition_as, cell="gru",
+                                        embedding_dim=5, hidden_size=6, num_layers=2)
+    model = ConditionalGenerator(config).eval()
+    labels, lengths = torch.tensor([2, 0, 1]), [7, 3, 5]
+    tokens = torch.randint(1, 11, (3, 7))  # past each length, real ids rather than padding, to catch leaks
+    logits = model(labels, tokens)  # (B, T, V)
+    for b, n in enumerate(lengths):
+        alone = model(labels[b : b + 1], tokens[b : b + 1, :n])
+        torch.testing.assert_close(logits[b, :n], alone[0], rtol=1e-5, atol=1e-6)

@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from rnnkit.decoding import greedy
+from rnnkit.decoding import beam_search, greedy
 from rnnkit.losses import sequence_nll
 from rnnkit.metrics import perplexity
 from rnnkit.models.language_model import LanguageModel, LanguageModelConfig
@@ -126,3 +126,15 @@ def test_bad_config_is_reported():
         small(padding_idx=20)
     with pytest.raises(ValueError, match="num_layers"):
         small(num_layers=0)
+
+
+def test_beam_search_from_primed_prompts_equals_one_prompt_at_a_time():
+    model = LanguageModel(small(cell="gru", num_layers=2)).eval()
+    prompts, lengths = torch.randint(1, 20, (3, 5)), torch.tensor([5, 2, 4])
+    state, last = model.prime(prompts, lengths)
+    together = beam_search(model, state, last, eos_id=3, max_len=6, beam_size=3, n_best=2)
+    for i, n in enumerate(lengths.tolist()):
+        state_i, last_i = model.prime(prompts[i : i + 1, :n])
+        alone = beam_search(model, state_i, last_i, eos_id=3, max_len=6, beam_size=3, n_best=2)
+        assert [h.tokens for h in alone.n_best[0]] == [h.tokens for h in together.n_best[i]]
+        torch.testing.assert_close(alone.log_probs[0], together.log_probs[i], rtol=1e-5, atol=1e-5)

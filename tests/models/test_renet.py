@@ -86,3 +86,11 @@ def test_stacked_shapes_and_errors():
         model(torch.randn(1, 3, 11, 18))
     with pytest.raises(ValueError, match="equal length"):
         ReNetClassifierConfig(in_channels=1, num_classes=2, hidden_sizes=(4,), patch_sizes=(2, 2))
+
+
+def test_batch_equals_each_image_alone():
+    model = ReNetClassifier(ReNetClassifierConfig(in_channels=2, num_classes=3, hidden_sizes=(4,), patch_sizes=(2,)))
+    images = torch.randn(3, 2, 4, 6)
+    batch = model.eval()(images)
+    for b in range(3):
+        torch.testing.assert_close(batch[b], model(images[b : b + 1])[0], rtol=1e-5, atol=1e-6)

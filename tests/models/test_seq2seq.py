@@ -247,6 +247,8 @@ def test_batched_beam_search_on_model_equals_one_sentence_at_a_time():
         alone = beam_search(model, model.start(src[i : i + 1, :s], lengths[i : i + 1]), BOS, EOS, 8,
                             beam_size=3, n_best=2, alpha=0.6)
         assert [h.tokens for h in alone.n_best[0]] == [h.tokens for h in together.n_best[i]]
+        for a, b in zip(alone.n_best[0], together.n_best[i]):
+            assert abs(a.score - b.score) < 1e-5
 
 
 @pytest.mark.parametrize(

@@ -110,8 +110,8 @@ def prepacked_linear(weight: Tensor, rows: int) -> Callable[..., Tensor]:
         if x.dtype != compute:
             x = x.to(compute)
         if out is not None and out.dtype == compute:
-            if add is not None and add.dtype == compute and x.shape[0] == 1:
-                return torch.addmm(add, x, weight_t, out=out)  # one call instead of two for a single row
+            if add is not None and add.dtype == compute:
+                return torch.addmm(add, x, weight_t, out=out)
             torch.mm(x, weight_t, out=out)
             return out.add_(add) if add is not None else out
         result = torch.mm(x, weight_t)

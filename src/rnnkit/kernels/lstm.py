@@ -471,13 +471,16 @@ def _backward(d_ys, d_h_last, d_c_last, p, s, needs):
             else:
                 da = d_ap[t]
             # delta h_{t-1} = dL/dy_{t-1} + k^h delta h_t + m (delta a_t W_hh)
-            dh_prev = torch.mm(da, weight_hh)
-            if m is not None:
-                dh_prev.mul_(m)
+            if m is None and t > 0:
+                dh_prev = torch.addmm(dys[t - 1], da, weight_hh)
+            else:
+                dh_prev = torch.mm(da, weight_hh)
+                if m is not None:
+                    dh_prev.mul_(m)
+                if t > 0:
+                    dh_prev.add_(dys[t - 1])
             if keep_hs is not None:
                 dh_prev.addcmul_(dh, keep_hs[t])
-            if t > 0:
-                dh_prev.add_(dys[t - 1])
             dh = dh_prev
         _accumulate_sums(sums, d_ap_buf[span], d_n_buf[span] if d_n_buf is not None else None, c_prev[span],
                          c_tilde[span], a_raw[span] if a_raw is not None else None, s, span, p)  # fmt: skip

@@ -166,3 +166,14 @@ def test_outputs_are_tensors_of_their_own():
     h_before = h_T.detach().clone()
     ys.mul_(2)
     assert torch.equal(h_T.detach(), h_before)
+
+
+def test_strided_xp_and_broadcast_keep():
+    """xp as a column slice of a wider projection (as for two directions) and keep of shape (T, 1, 1)."""
+    xp, h0, w, b, _, m = inputs(torch.float64, True, None, True)
+    wide = torch.cat([xp.detach(), torch.randn(T, B, 3 * H, dtype=torch.float64)], -1).requires_grad_()
+    k = (torch.arange(T, dtype=torch.float64) % 2).view(T, 1, 1)
+    got = outputs_and_grads(kernel, wide[..., : 3 * H], h0, w, b, k, m)
+    want = outputs_and_grads(ref, wide[..., : 3 * H], h0, w, b, k.expand(T, B, H), m)
+    for a, e in zip(got, want):
+        torch.testing.assert_close(a, e, rtol=0, atol=1e-10)

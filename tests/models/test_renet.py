@@ -1,45 +1,46 @@
 """ReNet: the layer is the four directional sweeps it claims (checked against explicit per-row and per-column
-loops); every output sees the whole image; the classifier fits seven-segment digit images.
-
-The images are synthetic: the digits 0-9 drawn as seven-segment displays (5 x 9 pixels, one pixel thick) at
-random positions on a 12 x 8 canvas, with Gaussian noise, so a class is a shape, not a position."""
+loops); every output sees the whole image; the classifier fits real printed digits: the glyphs 0-9 of four
+typefaces shipped with matplotlib (DejaVu Sans, DejaVu Serif Bold, DejaVu Sans Mono Oblique, Computer Modern),
+each rendered centred on a 12 x 12 canvas."""
 
 from __future__ import annotations
+
+import sysconfig
+from pathlib import Path
 
 import pytest
 import torch
 import torch.nn.functional as F
+from PIL import Image, ImageDraw, ImageFont
 
 from rnnkit.models import ReNetClassifier, ReNetClassifierConfig, ReNetLayer
 
-SEGMENTS = {  # segment -> (rows, cols) inside the 9 x 5 digit box
-    "a": (slice(0, 1), slice(0, 5)),
-    "b": (slice(0, 5), slice(4, 5)),
-    "c": (slice(4, 9), slice(4, 5)),
-    "d": (slice(8, 9), slice(0, 5)),
-    "e": (slice(4, 9), slice(0, 1)),
-    "f": (slice(0, 5), slice(0, 1)),
-    "g": (slice(4, 5), slice(0, 5)),
-}
-DIGITS = ["abcdef", "bc", "abged", "abgcd", "fgbc", "afgcd", "afgedc", "abc", "abcdefg", "abcdfg"]
+FONTS = Path(sysconfig.get_paths()["purelib"]) / "matplotlib" / "mpl-data" / "fonts" / "ttf"
+TYPEFACES = ["DejaVuSans.ttf", "DejaVuSerif-Bold.ttf", "DejaVuSansMono-Oblique.ttf", "cmr10.ttf"]
 
 
-def seven_segment_digits(per_digit: int, noise: float = 0.1) -> tuple[torch.Tensor, torch.Tensor]:
-    images = torch.zeros(10 * per_digit, 1, 12, 8)
-    labels = torch.arange(10).repeat_interleave(per_digit)
-    for n, digit in enumerate(labels.tolist()):
-        top, left = torch.randint(0, 4, (2,)).tolist()  # the 9 x 5 box anywhere on the 12 x 8 canvas
-        box = images[n, 0, top : top + 9, left : left + 5]
-        for segment in DIGITS[digit]:
-            box[SEGMENTS[segment]] = 1.0
-    return images + noise * torch.randn_like(images), labels
+def printed_digits(size: int = 12) -> tuple[torch.Tensor, torch.Tensor]:
+    """Images ``(10 * fonts, 1, size, size)`` in [0, 1] of the digits of each typeface, and their labels."""
+    images, labels = [], []
+    for name in TYPEFACES:
+        font = ImageFont.truetype(str(FONTS / name), size=size)
+        for digit in range(10):
+            image = Image.new("L", (size, size), 0)
+            draw = ImageDraw.Draw(image)
+            left, top, right, bottom = draw.textbbox((0, 0), str(digit), font=font)
+            draw.text(((size - right - left) / 2, (size - bottom - top) / 2), str(digit), fill=255, font=font)
+            pixels = torch.frombuffer(bytearray(image.tobytes()), dtype=torch.uint8).view(size, size)
+            images.append(pixels.float() / 255)
+            labels.append(digit)
+    return torch.stack(images).unsqueeze(1), torch.tensor(labels)
 
 
-def test_fits_seven_segment_digits(overfit):
-    images, labels = seven_segment_digits(per_digit=3)
+def test_fits_printed_digits_of_four_typefaces(overfit):
+    images, labels = printed_digits()
+    assert images.shape == (40, 1, 12, 12) and images.amax() > 0.9
     config = ReNetClassifierConfig(in_channels=1, num_classes=10, hidden_sizes=(16, 16), patch_sizes=(2, 2))
     model = ReNetClassifier(config)
-    assert overfit(model, lambda: F.cross_entropy(model(images), labels), steps=100) < 0.05
+    assert overfit(model, lambda: F.cross_entropy(model(images), labels), steps=130) < 0.05
     assert torch.equal(model(images).argmax(1), labels)
 
 

@@ -32,6 +32,12 @@ def words(text: str) -> list[str]:
     return WORD.findall(text.lower())
 
 
+@pytest.fixture(autouse=True)
+def seeded() -> None:
+    """Every test starts from the same random state: initial weights, batches and dropout masks repeat."""
+    torch.manual_seed(0)
+
+
 @pytest.fixture
 def site_packages() -> Path:
     """Where the data packages are installed; tests read their files directly, never their code."""

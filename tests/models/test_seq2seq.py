@@ -242,6 +242,10 @@ def test_bridge_sums_directions_of_the_encoder_final_state():
 def test_batched_beam_search_on_model_equals_one_sentence_at_a_time():
     model = Seq2Seq(small(attention="additive", cell="lstm", decoder_layers=2)).eval()
     src, lengths, _ = random_batch()
+    reference = greedy(model, model.start(src, lengths), BOS, EOS, 8)
+    one = beam_search(model, model.start(src, lengths), BOS, EOS, 8, beam_size=1)
+    assert one.tokens == reference.tokens  # a beam of one is greedy decoding
+    torch.testing.assert_close(one.log_probs, reference.scores, rtol=1e-5, atol=1e-5)
     together = beam_search(model, model.start(src, lengths), BOS, EOS, 8, beam_size=3, n_best=2, alpha=0.6)
     for i, s in enumerate(lengths.tolist()):
         alone = beam_search(model, model.start(src[i : i + 1, :s], lengths[i : i + 1]), BOS, EOS, 8,

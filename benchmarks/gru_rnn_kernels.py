@@ -9,6 +9,7 @@ hits all alike. Each run is timed twice: wall-clock, and the CPU time of the (si
 which leaves out the time the process waits for a core when the machine is oversubscribed.
 
     OMP_NUM_THREADS=1 OMP_WAIT_POLICY=PASSIVE python benchmarks/gru_rnn_kernels.py [--rounds 9] [--only gru]
+    ... benchmarks/gru_rnn_kernels.py --matmul     # the per-step products: MKL (torch.mm) vs oneDNN
 
 glibc returns large freed blocks to the system, so every big buffer costs a page fault per 4 KiB on
 first touch, a cost that swings with the allocation history of the process. Setting
@@ -157,12 +158,47 @@ def run(model, x, train: bool) -> tuple[float, float]:
     return time.perf_counter() - wall, time.thread_time() - cpu
 
 
+def compare_matmuls(rounds: int) -> None:
+    """Thread CPU time of the kernels' products through MKL (``torch.mm``) and oneDNN (``kernels.linear``)."""
+    cases = [  # (what, left operand, right operand as (in, out))
+        ("step B64 H256 GRU", (64, 256), (256, 768)),
+        ("step B32 H512 GRU", (32, 512), (512, 1536)),
+        ("step B1 H256 GRU", (1, 256), (256, 768)),
+        ("dW_hh T100 B64 H256", (256, 6400), (6400, 768)),
+    ]
+    print("\nmatmuls (median thread CPU us; GFLOP/s)")
+    for what, (n, k), (_, o) in cases:
+        a, b = torch.randn(n, k), torch.randn(k, o)
+        b_t = b.t().contiguous()  # (out, in) for oneDNN
+        if what.startswith("dW"):  # the operands as the backward pass holds them: (T*B, H) and (T*B, G*H)
+            h_prev, dg = torch.randn(k, n), torch.randn(k, o)
+            fns = {"torch.mm": lambda: torch.mm(h_prev.t(), dg),
+                   "kernels.linear": lambda: linear(h_prev.t().contiguous(), dg.t().contiguous())}
+        else:
+            fns = {"torch.mm": lambda: torch.mm(a, b), "kernels.linear": lambda: linear(a, b_t)}
+        reps = 2 if what.startswith("dW") else 100
+        times: dict[str, list[float]] = {name: [] for name in fns}
+        for _ in range(rounds):
+            for name, fn in fns.items():
+                start = time.thread_time()
+                for _ in range(reps):
+                    fn()
+                times[name].append((time.thread_time() - start) / reps)
+        flops = 2 * n * k * o
+        cells = [f"{name} {statistics.median(v) * 1e6:9.1f} ({flops / statistics.median(v) / 1e9:4.0f})" for name, v in times.items()]
+        print(f"  {what:22s} " + "   ".join(cells))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=9)
     parser.add_argument("--only", nargs="*", default=None, help="keep candidates whose name contains one of these")
+    parser.add_argument("--matmul", action="store_true", help="compare the matmul engines instead")
     args = parser.parse_args()
     torch.set_num_threads(1)
+    if args.matmul:
+        compare_matmuls(args.rounds)
+        return
     for name, B, T, I, H, layers, train in SHAPES:
         models = candidates(I, H, layers)
         if args.only:

@@ -185,7 +185,8 @@ def compare_matmuls(rounds: int) -> None:
                     fn()
                 times[name].append((time.thread_time() - start) / reps)
         flops = 2 * n * k * o
-        cells = [f"{name} {statistics.median(v) * 1e6:9.1f} ({flops / statistics.median(v) / 1e9:4.0f})" for name, v in times.items()]
+        med = {name: statistics.median(v) for name, v in times.items()}
+        cells = [f"{name} {sec * 1e6:9.1f} ({flops / sec / 1e9:4.0f})" for name, sec in med.items()]
         print(f"  {what:22s} " + "   ".join(cells))
 
 

@@ -35,6 +35,7 @@ Starting from :math:`\delta h_T = \partial L/\partial y_T + \partial L/\partial 
     \delta a_t &= \mathrm{LN}_g^\top(\delta a'_t) \\
     \delta c_{t-1} &= k^c_t \odot \delta c_t + f_t \odot \delta \tilde c_t + w_{ci} \odot \delta a'_i + w_{cf} \odot \delta a'_f \\
     \delta h_{t-1} &= \partial L/\partial y_{t-1} + k^h_t \odot \delta h_t + m \odot (\delta a_t W_{hh})
+        && (\partial L/\partial y_0 = 0)
 
 where :math:`\mathrm{LN}^\top(u) = \frac{1}{s}\,(\gamma u - \overline{\gamma u} - \hat z\, \overline{\gamma u \hat z})`
 is the layer-norm Jacobian transposed (:math:`\hat z` the normalised input, :math:`s` its standard
@@ -46,7 +47,7 @@ chunk stays in cache. After the loop, with every step's errors stacked over time
 .. math::
 
     \delta xp_t = \delta a_t, \quad
-    \delta W_{hh} = \sum_t \delta a_t^\top (h_{t-1} \odot m) \;\text{(one matmul)}, \quad
+    \delta W_{hh} = \sum_t \delta a_t^\top (h_{t-1} \odot m) \;\text{(one matmul over the stacked steps)}, \quad
     \delta w_{ci} = \textstyle\sum \delta a'_i \odot c_{t-1}, \quad
     \delta w_{cf} = \sum \delta a'_f \odot c_{t-1}, \quad
     \delta w_{co} = \sum \delta a'_o \odot \tilde c_t, \\
@@ -57,11 +58,13 @@ chunk stays in cache. After the loop, with every step's errors stacked over time
 (sums over time and batch; the vector ones are accumulated chunk by chunk).
 
 Precision. float32 and float64 run as written. bfloat16 inputs use bfloat16 only where it pays: the
-recurrent matmul (oneDNN, accumulating in float32, weight packed once); the gate nonlinearities, the
-cell state and the layer norms run in float32, so the cell state (a running sum over time) is never
-rounded to bfloat16, and ``h_t`` is rounded to bfloat16 once per step as the next matmul's input and as
-the output. ``c_T`` is returned in ``c0``'s dtype. The backward pass of bfloat16 inputs runs in float32
-(the inputs are cast up; autograd casts the gradients back).
+recurrent matmul (oneDNN with the weight packed once, accumulating in float32; its result, with xp_t
+added inside oneDNN, is rounded to bfloat16 once; at batch 1, where oneDNN's bfloat16 kernels are slower
+than MKL's float32 ones, the product runs in float32). The gate nonlinearities, the cell state and the
+layer norms run in float32, so the cell state (a running sum over time) is never rounded to bfloat16;
+``h_t`` is rounded to bfloat16 once per step, as the next matmul's input and as the output. ``c_T`` is
+returned in ``c0``'s dtype. The backward pass of bfloat16 inputs runs in float32 (the inputs are cast
+up; autograd casts the gradients back).
 """
 
 from __future__ import annotations
@@ -222,7 +225,7 @@ def _forward(
 
     xs = xp.unbind(0)
     gates = per_step(gates_buf, T)
-    g_if = per_step(gates_buf[..., : 2 * H], T)
+    g_if = per_step(gates_buf[..., : 2 * H].view(rows, B, 2, H).transpose(1, 2), T)  # (2, B, H): i and f
     g_i = per_step(gates_buf[..., :H], T)
     g_f = per_step(gates_buf[..., H : 2 * H], T)
     g_g = per_step(gates_buf[..., 2 * H : 3 * H], T)
@@ -236,15 +239,8 @@ def _forward(
         gamma_g4, beta_g4 = gamma_g.view(4, H), beta_g.view(4, H)
         a_raw4 = per_step(a_raw_buf.view(rows, B, 4, H), T)  # (B, 4, H): the blocks the norm runs over
         gates4 = per_step(gates_buf.view(rows, B, 4, H), T)
-    # The i and f peepholes as one product: (2, H) weights times c_{t-1} seen as (B, 1, H).
-    w_cif = _stack_or_zeros(w_ci, w_cf, **kw) if w_ci is not None or w_cf is not None else None
-    if w_cif is not None:
-        g_if2 = per_step(gates_buf[..., : 2 * H].view(rows, B, 2, H), T)
-        if save:
-            cs_1 = per_step(cs_buf[:T].unsqueeze(2), T)
-        else:
-            pair = cs_buf.unsqueeze(2).unbind(0)
-            cs_1 = [pair[t % 2] for t in range(T)]
+    # The i and f peepholes as one product: (2, 1, H) weights times c_{t-1}, over the (2, B, H) block.
+    w_cif = _stack_or_zeros(w_ci, w_cf, **kw).unsqueeze(1) if w_ci is not None or w_cf is not None else None
     mu_g, rstd_g, mu_c, rstd_c = [], [], [], []
 
     for t in range(T):
@@ -261,7 +257,7 @@ def _forward(
                 rstd_g.append(rstd)
         i, f, g, o = g_i[t], g_f[t], g_g[t], g_o[t]
         if w_cif is not None:
-            g_if2[t].addcmul_(w_cif, cs_1[t])  # a'_i + w_ci c_{t-1}, a'_f + w_cf c_{t-1}
+            g_if[t].addcmul_(w_cif, c_prev)  # a'_i + w_ci c_{t-1}, a'_f + w_cf c_{t-1}
         g_if[t].sigmoid_()
         g.tanh_()
         # c~_t = f * c_{t-1} + i * g
@@ -314,8 +310,9 @@ def _stack_or_zeros(*vectors: Tensor | None, dtype: torch.dtype, device: torch.d
     return torch.stack([v if v is not None else torch.zeros(size, dtype=dtype, device=device) for v in vectors])
 
 
-_SAVED = ("ys", "cs", "gates", "a_raw", "c_tilde", "tau", "mu_g", "rstd_g", "mu_c", "rstd_c")
+# What backward reads: these arguments (named as in the equations), then what the forward loop kept.
 _PARAMS = ("h0", "weight_hh", "w_ci", "w_cf", "w_co", "gamma_g", "beta_g", "gamma_c", "beta_c", "keep_h", "keep_c", "m")
+_SAVED = ("ys", "cs", "gates", "a_raw", "c_tilde", "tau", "mu_g", "rstd_g", "mu_c", "rstd_c")
 
 
 class _LSTMScan(torch.autograd.Function):
@@ -354,9 +351,9 @@ def _factors(i, f, g, o, c_prev, tau, keep_h, w_ci, w_cf, w_co_in_k_n, k_o, k_n,
         k_ifg = [g i (1 - i), c_{t-1} f (1 - f), i (1 - g^2)]      delta a'_{i,f,g} = delta c~_t k_ifg
         k_carry = f + w_ci k_i + w_cf k_f      delta c_{t-1} = k^c delta c_t + delta c~_t k_carry
 
-    (k_i, k_f the first two blocks of k_ifg). ``k_carry`` folds the i and f peepholes into the cell's
-    carry; it is None without them (then it is f). With
-    ``w_co_in_k_n`` (no cell norm) ``k_n`` also takes ``w_co k_o``, the path delta a'_o -> delta c~_t.
+    with k_i, k_f the first two blocks of k_ifg. ``k_carry`` folds the i and f peepholes into the cell's
+    carry; without them it is None (the carry factor is then f itself). Given ``w_co_in_k_n`` (when there
+    is no cell norm), ``k_n`` also takes ``w_co k_o``: the path delta a'_o -> delta c~_t.
     """
     torch.addcmul(o, o, o, value=-1, out=tmp)  # o (1 - o)
     torch.mul(tmp, tau, out=k_o)
@@ -408,13 +405,15 @@ def _backward(d_ys, d_h_last, d_c_last, p, s, needs):
     # (before the norm) replaces its delta a' once the chunk's parameter sums have used them.
     d_ap_buf = torch.empty_like(gates_buf)  # (T, B, 4H)
     d_n_buf = torch.empty_like(tau) if gamma_c is not None else None
-    d_ap = per_step(d_ap_buf, T)
     if gamma_g is not None:
-        d_ap4 = per_step(d_ap_buf.view(T, B, 4, H), T)
+        d_ap4 = per_step(d_ap_buf.view(T, B, 4, H), T)  # (B, 4, H): the blocks the norm runs over
+    else:
+        d_ap = per_step(d_ap_buf, T)
     d_ap_ifg = per_step(d_ap_buf[..., : 3 * H].view(T, B, 3, H).transpose(1, 2), T)  # (3, B, H) views
     d_ap_o = per_step(d_ap_buf[..., 3 * H :], T)
     d_n = per_step(d_n_buf, T) if d_n_buf is not None else None
-    dys, fs = d_ys.unbind(0), f.unbind(0)
+    dys = d_ys.unbind(0)
+    fs = f.unbind(0) if k_carry is None else None
     keep_hs = keep_h.unbind(0) if keep_h is not None else None
     keep_cs = keep_c.unbind(0) if keep_c is not None else None
     if gamma_g is not None:
@@ -426,8 +425,8 @@ def _backward(d_ys, d_h_last, d_c_last, p, s, needs):
         mu_c, rstd_c = s["mu_c"].unbind(0), s["rstd_c"].unbind(0)
 
     # Vector-parameter gradients, summed chunk by chunk.
-    sums = {name: torch.zeros(size, **kw) for name, size in (("w_ci", H), ("w_cf", H), ("w_co", H),
-            ("gamma_g", H4), ("beta_g", H4), ("gamma_c", H), ("beta_c", H))}  # fmt: skip
+    sizes = {"w_ci": H, "w_cf": H, "w_co": H, "gamma_g": H4, "beta_g": H4, "gamma_c": H, "beta_c": H}
+    sums = {name: torch.zeros(size, **kw) for name, size in sizes.items()}
 
     dh = dys[T - 1] + d_h_last  # delta h_T
     dc = d_c_last.clone()  # delta c_T

@@ -1,6 +1,6 @@
 """Speed of rnnkit's layers and cells against ``torch.nn`` and against plain autograd loops of the same cells.
 
-    OMP_WAIT_POLICY=PASSIVE .venv/bin/python benchmarks/rnn_speed.py [--threads 1] [--repeats 5]
+    OMP_WAIT_POLICY=PASSIVE .venv/bin/python benchmarks/rnn_speed.py [--threads 1] [--repeats 9]
         [--only lstm peephole ...] [--shapes train1 train2 infer] [--bf16] [--clock wall|cpu] [--quick]
 
 What one run measures, all in one process:
@@ -439,7 +439,7 @@ def _load() -> str:
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads (default 1)")
-    parser.add_argument("--repeats", type=int, default=5, help="timed rounds per shape (default 5)")
+    parser.add_argument("--repeats", type=int, default=9, help="timed rounds per shape (default 9)")
     parser.add_argument("--only", nargs="+", choices=VARIANT_KEYS, default=list(VARIANT_KEYS), metavar="ROW",
                         help=f"rows to run, of: {' '.join(VARIANT_KEYS)} (their torch.nn references come along)")
     parser.add_argument("--shapes", nargs="+", choices=[s.key for s in SHAPES], default=[s.key for s in SHAPES],

@@ -17,7 +17,11 @@ import torch.nn.functional as F
 
 from rnnkit.kernels.lstm import lstm_scan
 
-SHAPES = {"B64 T100 I128 H256": (64, 100, 128, 256), "B32 T50 I64 H512": (32, 50, 64, 512), "B1 T100 I128 H256": (1, 100, 128, 256)}
+SHAPES = {  # name: (batch, steps, input size, hidden size)
+    "B64 T100 I128 H256": (64, 100, 128, 256),
+    "B32 T50 I64 H512": (32, 50, 64, 512),
+    "B1 T100 I128 H256": (1, 100, 128, 256),
+}
 
 
 def loop_lstm(xp, h0, c0, weight_hh, *, weight_ci=None, weight_cf=None, weight_co=None, ln_gates_weight=None,
@@ -44,6 +48,10 @@ def loop_lstm(xp, h0, c0, weight_hh, *, weight_ci=None, weight_cf=None, weight_c
 
 
 def make(shape, variant, dtype=torch.float32):
+    """An nn.LSTM (its weights serve every variant), inputs, and the variant's extra parameters.
+
+    Variants: "plain"; "peephole" (w_ci, w_cf, w_co); "layernorm" (on the gates and on the cell).
+    """
     B, T, I, H = shape
     lstm = torch.nn.LSTM(I, H).to(dtype)
     x = torch.randn(T, B, I, dtype=dtype)
@@ -62,6 +70,10 @@ def make(shape, variant, dtype=torch.float32):
 
 
 def runner(kind, lstm, x, h0, c0, extra, train):
+    """One forward (and with ``train`` backward) pass: kind "nn" (torch.nn.LSTM), "kernel" or "loop".
+
+    The kernel and the loop include the input projection (one F.linear), as nn.LSTM does internally.
+    """
     w_ih, w_hh = lstm.weight_ih_l0, lstm.weight_hh_l0
     bias = lstm.bias_ih_l0 + lstm.bias_hh_l0 if kind != "nn" else None
 

@@ -120,6 +120,19 @@ def test_backward_in_chunks_of_steps(combo, monkeypatch):
         assert torch.allclose(got, want, rtol=0, atol=1e-10)
 
 
+@pytest.mark.parametrize("combo", [COMBOS[0], COMBOS[-1]], ids=combo_id)
+def test_single_step_and_strided_input(combo):
+    """T = 1 (h_0 alone feeds dW_hh), and xp given batch-first then transposed (not contiguous)."""
+    for T in (1, 4):
+        args, kwargs = make_inputs(T, 3, 4, combo, seed=11)
+        batch_first = args["xp"].detach().transpose(0, 1).contiguous().requires_grad_()  # (B, T, 4H)
+        args["xp"] = batch_first.transpose(0, 1)  # (T, B, 4H), strided
+        outs, grads = outputs_and_grads(lstm_scan, args, kwargs)
+        ref_outs, ref_grads = outputs_and_grads(reference, args, kwargs)
+        for got, want in zip((*outs, *grads), (*ref_outs, *ref_grads)):
+            assert torch.allclose(got, want, rtol=0, atol=1e-10)
+
+
 def test_keep_masks_broadcast_over_units():
     combo = dict.fromkeys(OPTIONS, True)
     args, kwargs = make_inputs(5, 4, 3, combo, keep_width=1, seed=3)

@@ -2,7 +2,7 @@ import pytest
 import torch
 from torch import nn
 
-from rnnkit.cells import LSTMState, RecurrentCell, RNNCell, map_state, scan_steps
+from rnnkit.cells import LSTMState, RecurrentCell, RNNCell, RNNCellBase, map_state, scan_steps
 from rnnkit.cells.state import state_leaves, unflatten_state
 
 D = torch.float64
@@ -78,3 +78,34 @@ def test_builtin_initial_state_follows_parameters():
     cell = RNNCell(2, 3, dtype=D)
     assert cell.initial_state(2).dtype == D
     assert cell.initial_state(2, dtype=torch.float32).dtype == torch.float32
+
+
+class Scaled(RNNCellBase):
+    """h_t = tanh(s (W_ih x_t + b_ih + W_hh h_{t-1} + b_hh)): one gate block and an option beyond bias."""
+
+    gates = 1
+
+    def __init__(self, input_size, hidden_size, bias=True, scale=1.0, *, device=None, dtype=None):
+        super().__init__(input_size, hidden_size, bias, device=device, dtype=dtype)
+        self.scale = scale
+        self.reset_parameters()
+
+    def options(self):
+        return {"bias": self.bias, "scale": self.scale}
+
+    def forward(self, x_t, h):
+        h = torch.tanh(self.scale * (nn.functional.linear(x_t, self.weight_ih, self.bias_ih)
+                                     + nn.functional.linear(h, self.weight_hh, self.bias_hh)))
+        return h, h
+
+
+def test_rnn_cell_base_layout_initialisation_and_rebuild():
+    cell = Scaled(3, 4, bias=False, scale=2.0, dtype=D)
+    assert {k: tuple(v.shape) for k, v in cell.state_dict().items()} == {"weight_ih": (4, 3), "weight_hh": (4, 4)}
+    assert all(p.abs().max() <= 0.5 for p in cell.parameters())
+    other = cell.with_input_size(6)
+    assert type(other) is Scaled and other.weight_ih.shape == (4, 6) and other.weight_ih.dtype == D
+    assert (other.bias, other.scale) == (False, 2.0)
+    assert repr(cell) == "Scaled(3, 4, bias=False, scale=2.0)"
+    with pytest.raises(ValueError, match="positive"):
+        Scaled(3, 0)

@@ -4,28 +4,15 @@ import pytest
 import torch
 from torch import nn
 
-from rnnkit.cells import GRUCell, scan_steps
+from rnnkit.cells import GRUCell
 from rnnkit.cells.gru import gru_input_bias
 
 D = torch.float64
 
 
 @pytest.mark.parametrize("bias", [True, False])
-def test_matches_torch_cell_both_ways(bias):
-    ours = GRUCell(3, 5, bias, dtype=D)
-    ref = nn.GRUCell(3, 5, bias, dtype=D)
-    ref.load_state_dict(ours.state_dict())
-    x, h = torch.randn(4, 3, dtype=D, requires_grad=True), torch.randn(4, 5, dtype=D)
-    y, h1 = ours(x, h)
-    assert torch.equal(y, h1)
-    torch.testing.assert_close(y, ref(x, h), rtol=0, atol=1e-12)
-    g_ours = torch.autograd.grad(y.square().sum(), [x, *ours.parameters()])
-    g_ref = torch.autograd.grad(ref(x, h).square().sum(), [x, *ref.parameters()])
-    for a, b in zip(g_ours, g_ref):
-        torch.testing.assert_close(a, b, rtol=0, atol=1e-12)
-    back = GRUCell(3, 5, bias, dtype=D)
-    back.load_state_dict(ref.state_dict())
-    torch.testing.assert_close(back(x, h)[0], y, rtol=0, atol=0)
+def test_matches_torch_cell_both_ways(bias, check_matches_torch_cell):
+    check_matches_torch_cell(lambda: GRUCell(3, 5, bias, dtype=D), lambda: nn.GRUCell(3, 5, bias, dtype=D))
 
 
 def test_hand_computed_step():
@@ -55,34 +42,12 @@ def test_input_bias_folds_r_and_z_but_keeps_b_hn_apart():
 
 
 @pytest.mark.parametrize("bias", [True, False])
-def test_scan_equals_step_loop_with_keep_and_mask(bias):
-    cell = GRUCell(3, 4, bias, dtype=D)
-    x = torch.randn(6, 2, 3, dtype=D, requires_grad=True)
-    h0 = torch.randn(2, 4, dtype=D, requires_grad=True)
-    keep = torch.bernoulli(torch.full((6, 2, 4), 0.3, dtype=D))
-    mask = torch.bernoulli(torch.full((2, 4), 0.7, dtype=D)) / 0.7
-    inputs = [x, h0, *cell.parameters()]
-    for kw in ({}, {"keep": keep, "recurrent_mask": mask}):
-        ys, hT = cell.scan(x, h0, **kw)
-        ys2, hT2 = scan_steps(cell, x, h0, **kw)
-        torch.testing.assert_close(ys, ys2, rtol=0, atol=1e-12)
-        torch.testing.assert_close(hT, hT2, rtol=0, atol=1e-12)
-        g = torch.autograd.grad((ys * ys.detach().cos()).sum() + hT.sum(), inputs)
-        g2 = torch.autograd.grad((ys2 * ys2.detach().cos()).sum() + hT2.sum(), inputs)
-        for a, b in zip(g, g2):
-            torch.testing.assert_close(a, b, rtol=0, atol=1e-11)
+def test_scan_equals_step_loop_with_keep_and_mask(bias, check_scan_equals_step_loop):
+    check_scan_equals_step_loop(GRUCell(3, 4, bias, dtype=D), grad_atol=1e-11)
 
 
-def test_gradcheck_scan_with_keep_and_mask():
-    cell = GRUCell(2, 3, dtype=D)
-    x = torch.randn(3, 2, 2, dtype=D, requires_grad=True)
-    h0 = torch.randn(2, 3, dtype=D, requires_grad=True)
-    keep = torch.tensor([0.0, 1.0, 0.5], dtype=D).view(3, 1, 1).expand(3, 2, 1)
-    mask = torch.tensor([[2.0, 0.0, 2.0], [0.0, 2.0, 2.0]], dtype=D)
-    # gradcheck perturbs its inputs in place, so the cell's own parameters can be the inputs
-    assert torch.autograd.gradcheck(
-        lambda *_: cell.scan(x, h0, keep=keep, recurrent_mask=mask), (x, h0, *cell.parameters())
-    )
+def test_gradcheck_scan_with_keep_and_mask(gradcheck_scan):
+    assert gradcheck_scan(GRUCell(2, 3, dtype=D))
 
 
 def test_with_input_size():

@@ -5,7 +5,7 @@ import pytest
 import torch
 from torch import nn
 
-from rnnkit.cells import LSTMCell, LSTMState, scan_steps
+from rnnkit.cells import LSTMCell, LSTMState
 
 D = torch.float64
 OPTIONS = [
@@ -118,40 +118,22 @@ def test_forget_bias_initialisation():
 
 
 @pytest.mark.parametrize("options", OPTIONS, ids=str)
-def test_scan_equals_step_loop_with_keep_and_mask(options):
+def test_scan_equals_step_loop_with_keep_and_mask(options, check_scan_equals_step_loop):
     cell = LSTMCell(3, 4, dtype=D, **options)
     with torch.no_grad():
         for p in cell.parameters():
             p.add_(0.1 * torch.randn_like(p))
-    R = options["proj_size"] or 4
-    x = torch.randn(6, 2, 3, dtype=D, requires_grad=True)
-    s0 = LSTMState(torch.randn(2, R, dtype=D, requires_grad=True), torch.randn(2, 4, dtype=D, requires_grad=True))
-    keep = LSTMState(*(torch.bernoulli(torch.full((6, 2, n), 0.3, dtype=D)) for n in (R, 4)))
-    mask = torch.bernoulli(torch.full((2, R), 0.7, dtype=D)) / 0.7
-    inputs = [x, *s0, *cell.parameters()]
-    for kw in ({}, {"keep": keep, "recurrent_mask": mask}):
-        ys, sT = cell.scan(x, s0, **kw)
-        ys2, sT2 = scan_steps(cell, x, s0, **kw)
-        torch.testing.assert_close(ys, ys2, rtol=0, atol=1e-12)
-        torch.testing.assert_close(tuple(sT), tuple(sT2), rtol=0, atol=1e-12)
-        g = torch.autograd.grad((ys * ys.detach().cos()).sum() + sT.h.sum() + sT.c.sum(), inputs)
-        g2 = torch.autograd.grad((ys2 * ys2.detach().cos()).sum() + sT2.h.sum() + sT2.c.sum(), inputs)
-        for a, b in zip(g, g2):
-            torch.testing.assert_close(a, b, rtol=0, atol=1e-10)
+    check_scan_equals_step_loop(cell, grad_atol=1e-10)
 
 
 @pytest.mark.parametrize("options", OPTIONS, ids=str)
-def test_gradcheck_scan_with_keep_and_mask(options):
+def test_gradcheck_scan_with_keep_and_mask(options, gradcheck_scan):
     cell = LSTMCell(2, 3, dtype=D, **options)
     R = options["proj_size"] or 3
-    x = torch.randn(3, 2, 2, dtype=D, requires_grad=True)
-    s0 = LSTMState(torch.randn(2, R, dtype=D, requires_grad=True), torch.randn(2, 3, dtype=D, requires_grad=True))
     keep_t = torch.tensor([0.0, 1.0, 0.5], dtype=D).view(3, 1, 1)
     keep = LSTMState(keep_t.expand(3, 2, 1), (1 - keep_t).expand(3, 2, 1))
     mask = (torch.arange(2 * R, dtype=D).view(2, R) % 3 != 0).to(D) * 1.5
-    assert torch.autograd.gradcheck(
-        lambda *_: _flat(cell.scan(x, s0, keep=keep, recurrent_mask=mask)), (x, *s0, *cell.parameters())
-    )
+    assert gradcheck_scan(cell, keep, mask)
 
 
 def test_with_input_size_keeps_options():
@@ -161,7 +143,3 @@ def test_with_input_size_keeps_options():
     for name in ("hidden_size", "bias", "peephole", "layer_norm", "forget_bias", "proj_size", "ln_eps"):
         assert getattr(other, name) == getattr(cell, name)
 
-
-def _flat(out):
-    ys, state = out
-    return ys, *state

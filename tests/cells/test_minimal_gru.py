@@ -3,7 +3,7 @@ import math
 import pytest
 import torch
 
-from rnnkit.cells import MinimalGRUCell, scan_steps
+from rnnkit.cells import MinimalGRUCell
 
 D = torch.float64
 
@@ -36,33 +36,12 @@ def test_update_gate_closed_keeps_state():
 
 
 @pytest.mark.parametrize("bias", [True, False])
-def test_scan_equals_step_loop_with_keep_and_mask(bias):
-    cell = MinimalGRUCell(3, 4, bias, dtype=D)
-    x = torch.randn(6, 2, 3, dtype=D, requires_grad=True)
-    h0 = torch.randn(2, 4, dtype=D, requires_grad=True)
-    keep = torch.bernoulli(torch.full((6, 2, 4), 0.3, dtype=D))
-    mask = torch.bernoulli(torch.full((2, 4), 0.7, dtype=D)) / 0.7
-    inputs = [x, h0, *cell.parameters()]
-    for kw in ({}, {"keep": keep, "recurrent_mask": mask}):
-        ys, hT = cell.scan(x, h0, **kw)
-        ys2, hT2 = scan_steps(cell, x, h0, **kw)
-        torch.testing.assert_close(ys, ys2, rtol=0, atol=1e-12)
-        torch.testing.assert_close(hT, hT2, rtol=0, atol=1e-12)
-        g = torch.autograd.grad((ys * ys.detach().cos()).sum() + hT.sum(), inputs)
-        g2 = torch.autograd.grad((ys2 * ys2.detach().cos()).sum() + hT2.sum(), inputs)
-        for a, b in zip(g, g2):
-            torch.testing.assert_close(a, b, rtol=0, atol=1e-11)
+def test_scan_equals_step_loop_with_keep_and_mask(bias, check_scan_equals_step_loop):
+    check_scan_equals_step_loop(MinimalGRUCell(3, 4, bias, dtype=D), grad_atol=1e-11)
 
 
-def test_gradcheck_scan_with_keep_and_mask():
-    cell = MinimalGRUCell(2, 3, dtype=D)
-    x = torch.randn(3, 2, 2, dtype=D, requires_grad=True)
-    h0 = torch.randn(2, 3, dtype=D, requires_grad=True)
-    keep = torch.tensor([0.0, 1.0, 0.5], dtype=D).view(3, 1, 1).expand(3, 2, 1)
-    mask = torch.tensor([[2.0, 0.0, 2.0], [0.0, 2.0, 2.0]], dtype=D)
-    assert torch.autograd.gradcheck(
-        lambda *_: cell.scan(x, h0, keep=keep, recurrent_mask=mask), (x, h0, *cell.parameters())
-    )
+def test_gradcheck_scan_with_keep_and_mask(gradcheck_scan):
+    assert gradcheck_scan(MinimalGRUCell(2, 3, dtype=D))
 
 
 def test_parameter_layout_and_with_input_size():

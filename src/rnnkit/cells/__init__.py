@@ -3,7 +3,7 @@
 The cell contract (what ``rnnkit.layers.Recurrent`` needs from a cell) is in :mod:`rnnkit.cells.base`.
 """
 
-from rnnkit.cells.base import RecurrentCell, scan_steps
+from rnnkit.cells.base import RecurrentCell, RNNCellBase, scan_steps
 from rnnkit.cells.deep_transition import DeepTransition
 from rnnkit.cells.gru import GRUCell
 from rnnkit.cells.lstm import LSTMCell
@@ -18,6 +18,7 @@ __all__ = [
     "LSTMState",
     "MinimalGRUCell",
     "RNNCell",
+    "RNNCellBase",
     "RecurrentCell",
     "State",
     "map_state",

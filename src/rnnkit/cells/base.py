@@ -2,7 +2,8 @@
 
 A cell is an ``nn.Module`` that computes ONE time step. Subclass :class:`RecurrentCell` (or provide the
 same members on any ``nn.Module``) and ``Recurrent`` runs it over sequences, stacked, in both
-directions, with dropout, zoneout and sequence lengths.
+directions, with dropout, zoneout and sequence lengths. The built-in cells subclass
+:class:`RNNCellBase`, which adds ``torch.nn``'s parameter layout and initialisation.
 
 Required::
 
@@ -41,6 +42,7 @@ Optional, with the defaults :class:`RecurrentCell` provides:
 from __future__ import annotations
 
 import abc
+from typing import Any
 
 import torch
 from torch import Tensor, nn
@@ -79,6 +81,55 @@ class RecurrentCell(nn.Module, metaclass=abc.ABCMeta):
     ) -> tuple[Tensor, State]:
         """The whole sequence ``x (T, B, input_size)``; see the module docstring for ``keep``."""
         return scan_steps(self, x, state, keep=keep, recurrent_mask=recurrent_mask)
+
+
+class RNNCellBase(RecurrentCell):
+    """A cell with ``torch.nn``'s parameter layout, as ``torch.nn.RNNCellBase``; a subclass writes its equations.
+
+    ``gates`` is the number of gate blocks G: the parameters are ``weight_ih (G*H, I)``,
+    ``weight_hh (G*H, R)`` (R = ``recurrent_size``, the size of ``h``: H unless a projection shrinks
+    it), ``bias_ih (G*H,)`` and ``bias_hh (G*H,)`` (None without ``bias``), registered in that order.
+    A subclass adds its own parameters after these and ends its ``__init__`` with
+    ``self.reset_parameters()``. Its constructor options beyond the sizes are named by :meth:`options`,
+    from which :meth:`with_input_size` rebuilds it.
+    """
+
+    gates: int
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        bias: bool,
+        *,
+        recurrent_size: int | None = None,
+        device: torch.device | str | None = None,
+        dtype: torch.dtype | None = None,
+    ) -> None:
+        super().__init__()
+        check_sizes(input_size, hidden_size)
+        kw = {"device": device, "dtype": dtype}
+        G, R = self.gates * hidden_size, recurrent_size or hidden_size
+        self.input_size, self.hidden_size, self.bias = input_size, hidden_size, bias
+        self.weight_ih = nn.Parameter(torch.empty(G, input_size, **kw))
+        self.weight_hh = nn.Parameter(torch.empty(G, R, **kw))
+        self.bias_ih = nn.Parameter(torch.empty(G, **kw)) if bias else None
+        self.bias_hh = nn.Parameter(torch.empty(G, **kw)) if bias else None
+
+    def reset_parameters(self) -> None:
+        init_uniform(self.parameters(), self.hidden_size)
+
+    def options(self) -> dict[str, Any]:
+        """The constructor's arguments beyond ``input_size`` and ``hidden_size``, by name."""
+        return {"bias": self.bias}
+
+    def with_input_size(self, input_size: int) -> RNNCellBase:
+        return type(self)(input_size, self.hidden_size, **self.options(),
+                          device=self.weight_ih.device, dtype=self.weight_ih.dtype)
+
+    def extra_repr(self) -> str:
+        options = "".join(f", {name}={value!r}" for name, value in self.options().items())
+        return f"{self.input_size}, {self.hidden_size}{options}"
 
 
 def _default_factory(

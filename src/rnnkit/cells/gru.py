@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
-from torch import Tensor, nn
+from torch import Tensor
 
-from rnnkit.cells.base import RecurrentCell, check_sizes, init_uniform
+from rnnkit.cells.base import RNNCellBase
 from rnnkit.cells.projection import input_projection
 
 from rnnkit.kernels.gru import gru_scan
 
 
-class GRUCell(RecurrentCell):
+class GRUCell(RNNCellBase):
     r"""One step of a GRU (Cho et al. 2014; seed 001, seed 002 sec. 4.3.2) in ``torch.nn``'s formulation.
 
     .. math::
@@ -32,6 +32,7 @@ class GRUCell(RecurrentCell):
     State: a tensor ``h (B, H)``.
     """
 
+    gates = 3
     supports_recurrent_mask = True
 
     def __init__(
@@ -43,18 +44,8 @@ class GRUCell(RecurrentCell):
         device: torch.device | str | None = None,
         dtype: torch.dtype | None = None,
     ) -> None:
-        super().__init__()
-        check_sizes(input_size, hidden_size)
-        kw = {"device": device, "dtype": dtype}
-        self.input_size, self.hidden_size, self.bias = input_size, hidden_size, bias
-        self.weight_ih = nn.Parameter(torch.empty(3 * hidden_size, input_size, **kw))
-        self.weight_hh = nn.Parameter(torch.empty(3 * hidden_size, hidden_size, **kw))
-        self.bias_ih = nn.Parameter(torch.empty(3 * hidden_size, **kw)) if bias else None
-        self.bias_hh = nn.Parameter(torch.empty(3 * hidden_size, **kw)) if bias else None
+        super().__init__(input_size, hidden_size, bias, device=device, dtype=dtype)
         self.reset_parameters()
-
-    def reset_parameters(self) -> None:
-        init_uniform(self.parameters(), self.hidden_size)
 
     def forward(self, x_t: Tensor, h: Tensor, *, recurrent_mask: Tensor | None = None) -> tuple[Tensor, Tensor]:
         m_h = h if recurrent_mask is None else recurrent_mask * h
@@ -73,13 +64,6 @@ class GRUCell(RecurrentCell):
         bias, bias_hn = gru_input_bias(self.bias_ih, self.bias_hh)
         xp = input_projection(x, self.weight_ih, bias)  # (T, B, 3H)
         return gru_scan(xp, h, self.weight_hh, bias_hn, keep=keep, recurrent_mask=recurrent_mask)
-
-    def with_input_size(self, input_size: int) -> GRUCell:
-        return GRUCell(input_size, self.hidden_size, self.bias,
-                       device=self.weight_ih.device, dtype=self.weight_ih.dtype)
-
-    def extra_repr(self) -> str:
-        return f"{self.input_size}, {self.hidden_size}, bias={self.bias}"
 
 
 def gru_input_bias(bias_ih: Tensor | None, bias_hh: Tensor | None) -> tuple[Tensor | None, Tensor | None]:

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from rnnkit.cells.base import RecurrentCell, check_sizes, init_uniform, scan_steps
+from rnnkit.cells.base import RNNCellBase, check_sizes, scan_steps
 from rnnkit.cells.projection import input_projection, summed_bias
 from rnnkit.cells.state import LSTMState
 
 from rnnkit.kernels.lstm import lstm_scan
 
 
-class LSTMCell(RecurrentCell):
+class LSTMCell(RNNCellBase):
     r"""One step of an LSTM (Hochreiter & Schmidhuber 1997; seed 000 eq. 3-9, seed 001), as ``torch.nn``.
 
     .. math::
@@ -50,6 +52,7 @@ class LSTMCell(RecurrentCell):
     ``ln_gates_bias`` is set to ``b`` instead.
     """
 
+    gates = 4
     supports_recurrent_mask = True
 
     def __init__(
@@ -66,21 +69,17 @@ class LSTMCell(RecurrentCell):
         device: torch.device | str | None = None,
         dtype: torch.dtype | None = None,
     ) -> None:
-        super().__init__()
-        check_sizes(input_size, hidden_size)
+        check_sizes(input_size, hidden_size)  # before proj_size, which is checked against hidden_size
         if not 0 <= proj_size < hidden_size:
             raise ValueError(f"proj_size must be in [0, hidden_size={hidden_size}), got {proj_size}")
         if forget_bias is not None and not bias and not layer_norm:
             raise ValueError("forget_bias needs bias=True (or layer_norm=True, whose bias takes it)")
+        super().__init__(input_size, hidden_size, bias, recurrent_size=proj_size or hidden_size,
+                         device=device, dtype=dtype)
         kw = {"device": device, "dtype": dtype}
-        H, R = hidden_size, proj_size or hidden_size
-        self.input_size, self.hidden_size, self.bias = input_size, hidden_size, bias
+        H = hidden_size
         self.peephole, self.layer_norm, self.forget_bias = peephole, layer_norm, forget_bias
         self.proj_size, self.ln_eps = proj_size, ln_eps
-        self.weight_ih = nn.Parameter(torch.empty(4 * H, input_size, **kw))
-        self.weight_hh = nn.Parameter(torch.empty(4 * H, R, **kw))
-        self.bias_ih = nn.Parameter(torch.empty(4 * H, **kw)) if bias else None
-        self.bias_hh = nn.Parameter(torch.empty(4 * H, **kw)) if bias else None
         self.weight_hr = nn.Parameter(torch.empty(proj_size, H, **kw)) if proj_size else None
         self.weight_ci = nn.Parameter(torch.empty(H, **kw)) if peephole else None
         self.weight_cf = nn.Parameter(torch.empty(H, **kw)) if peephole else None
@@ -95,8 +94,14 @@ class LSTMCell(RecurrentCell):
     def output_size(self) -> int:
         return self.proj_size or self.hidden_size
 
+    def options(self) -> dict[str, Any]:
+        return {
+            "bias": self.bias, "peephole": self.peephole, "layer_norm": self.layer_norm,
+            "forget_bias": self.forget_bias, "proj_size": self.proj_size, "ln_eps": self.ln_eps,
+        }
+
     def reset_parameters(self) -> None:
-        init_uniform(self.parameters(), self.hidden_size)
+        super().reset_parameters()
         H = self.hidden_size
         with torch.no_grad():
             if self.layer_norm:
@@ -169,13 +174,6 @@ class LSTMCell(RecurrentCell):
             keep_h=keep_h, keep_c=keep_c, recurrent_mask=recurrent_mask,
         )
         return ys, LSTMState(h, c)
-
-    def with_input_size(self, input_size: int) -> LSTMCell:
-        return LSTMCell(
-            input_size, self.hidden_size, self.bias, peephole=self.peephole, layer_norm=self.layer_norm,
-            forget_bias=self.forget_bias, proj_size=self.proj_size, ln_eps=self.ln_eps,
-            device=self.weight_ih.device, dtype=self.weight_ih.dtype,
-        )
 
     def extra_repr(self) -> str:
         s = f"{self.input_size}, {self.hidden_size}, bias={self.bias}"

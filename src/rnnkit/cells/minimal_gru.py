@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
-from torch import Tensor, nn
+from torch import Tensor
 
-from rnnkit.cells.base import RecurrentCell, check_sizes, init_uniform
+from rnnkit.cells.base import RNNCellBase
 from rnnkit.cells.projection import input_projection, summed_bias
 
 from rnnkit.kernels.minimal_gru import minimal_gru_scan
 
 
-class MinimalGRUCell(RecurrentCell):
+class MinimalGRUCell(RNNCellBase):
     r"""One step of the single-gate GRU of seed 000 (eq. 10-14), where the memory is the output.
 
     .. math::
@@ -30,6 +30,7 @@ class MinimalGRUCell(RecurrentCell):
     State: a tensor ``h (B, H)``.
     """
 
+    gates = 2
     supports_recurrent_mask = True
 
     def __init__(
@@ -41,18 +42,8 @@ class MinimalGRUCell(RecurrentCell):
         device: torch.device | str | None = None,
         dtype: torch.dtype | None = None,
     ) -> None:
-        super().__init__()
-        check_sizes(input_size, hidden_size)
-        kw = {"device": device, "dtype": dtype}
-        self.input_size, self.hidden_size, self.bias = input_size, hidden_size, bias
-        self.weight_ih = nn.Parameter(torch.empty(2 * hidden_size, input_size, **kw))
-        self.weight_hh = nn.Parameter(torch.empty(2 * hidden_size, hidden_size, **kw))
-        self.bias_ih = nn.Parameter(torch.empty(2 * hidden_size, **kw)) if bias else None
-        self.bias_hh = nn.Parameter(torch.empty(2 * hidden_size, **kw)) if bias else None
+        super().__init__(input_size, hidden_size, bias, device=device, dtype=dtype)
         self.reset_parameters()
-
-    def reset_parameters(self) -> None:
-        init_uniform(self.parameters(), self.hidden_size)
 
     def forward(self, x_t: Tensor, h: Tensor, *, recurrent_mask: Tensor | None = None) -> tuple[Tensor, Tensor]:
         m_h = h if recurrent_mask is None else recurrent_mask * h
@@ -69,10 +60,3 @@ class MinimalGRUCell(RecurrentCell):
         """All steps: one matmul ``x W_ih^T + b_ih + b_hh`` for every t, then the fused kernel."""
         xp = input_projection(x, self.weight_ih, summed_bias(self.bias_ih, self.bias_hh))  # (T, B, 2H)
         return minimal_gru_scan(xp, h, self.weight_hh, keep=keep, recurrent_mask=recurrent_mask)
-
-    def with_input_size(self, input_size: int) -> MinimalGRUCell:
-        return MinimalGRUCell(input_size, self.hidden_size, self.bias,
-                              device=self.weight_ih.device, dtype=self.weight_ih.dtype)
-
-    def extra_repr(self) -> str:
-        return f"{self.input_size}, {self.hidden_size}, bias={self.bias}"

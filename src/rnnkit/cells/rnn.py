@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 import torch
 import torch.nn.functional as F
-from torch import Tensor, nn
+from torch import Tensor
 
-from rnnkit.cells.base import RecurrentCell, check_sizes, init_uniform
+from rnnkit.cells.base import RNNCellBase
 from rnnkit.cells.projection import input_projection, summed_bias
 
 from rnnkit.kernels.rnn import rnn_scan
@@ -16,7 +16,7 @@ from rnnkit.kernels.rnn import rnn_scan
 _ACTIVATIONS = {"tanh": torch.tanh, "relu": torch.relu}
 
 
-class RNNCell(RecurrentCell):
+class RNNCell(RNNCellBase):
     r"""One step of a simple recurrent network (seed 000 eq. 1, seed 001), as ``torch.nn.RNNCell``.
 
     .. math::
@@ -30,6 +30,7 @@ class RNNCell(RecurrentCell):
     State: a tensor ``h (B, H)``.
     """
 
+    gates = 1
     supports_recurrent_mask = True
 
     def __init__(
@@ -42,20 +43,14 @@ class RNNCell(RecurrentCell):
         device: torch.device | str | None = None,
         dtype: torch.dtype | None = None,
     ) -> None:
-        super().__init__()
         if nonlinearity not in _ACTIVATIONS:
             raise ValueError(f"nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
-        check_sizes(input_size, hidden_size)
-        kw = {"device": device, "dtype": dtype}
-        self.input_size, self.hidden_size, self.bias, self.nonlinearity = input_size, hidden_size, bias, nonlinearity
-        self.weight_ih = nn.Parameter(torch.empty(hidden_size, input_size, **kw))
-        self.weight_hh = nn.Parameter(torch.empty(hidden_size, hidden_size, **kw))
-        self.bias_ih = nn.Parameter(torch.empty(hidden_size, **kw)) if bias else None
-        self.bias_hh = nn.Parameter(torch.empty(hidden_size, **kw)) if bias else None
+        super().__init__(input_size, hidden_size, bias, device=device, dtype=dtype)
+        self.nonlinearity = nonlinearity
         self.reset_parameters()
 
-    def reset_parameters(self) -> None:
-        init_uniform(self.parameters(), self.hidden_size)
+    def options(self) -> dict[str, Any]:
+        return {"bias": self.bias, "nonlinearity": self.nonlinearity}
 
     def forward(self, x_t: Tensor, h: Tensor, *, recurrent_mask: Tensor | None = None) -> tuple[Tensor, Tensor]:
         phi = _ACTIVATIONS[self.nonlinearity]
@@ -69,10 +64,3 @@ class RNNCell(RecurrentCell):
         """All steps: one matmul ``x W_ih^T + b_ih + b_hh`` for every t, then the fused kernel."""
         xp = input_projection(x, self.weight_ih, summed_bias(self.bias_ih, self.bias_hh))  # (T, B, H)
         return rnn_scan(xp, h, self.weight_hh, nonlinearity=self.nonlinearity, keep=keep, recurrent_mask=recurrent_mask)
-
-    def with_input_size(self, input_size: int) -> RNNCell:
-        return RNNCell(input_size, self.hidden_size, self.bias, self.nonlinearity,
-                       device=self.weight_ih.device, dtype=self.weight_ih.dtype)
-
-    def extra_repr(self) -> str:
-        return f"{self.input_size}, {self.hidden_size}, bias={self.bias}, nonlinearity={self.nonlinearity!r}"

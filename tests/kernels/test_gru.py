@@ -7,6 +7,7 @@ import torch
 import torch.nn.functional as F
 
 from rnnkit.kernels.gru import gru_scan
+from tests.kernels import conftest as shared
 
 T, B, I, H = 5, 3, 4, 6
 
@@ -30,28 +31,15 @@ def reference(xp, h0, weight_hh, bias_hn=None, keep=None, recurrent_mask=None):
 
 def inputs(dtype, bias, keep, mask):
     g = torch.Generator().manual_seed(1)
-
-    def rand(*shape, scale=1.0):
-        return (torch.randn(*shape, generator=g, dtype=dtype) * scale).requires_grad_()
-
-    xp, h0, w = rand(T, B, 3 * H), rand(B, H), rand(3 * H, H, scale=0.5)
-    b = rand(H) if bias else None
-    k = None
-    if keep == "full":
-        k = (torch.rand(T, B, H, generator=g) < 0.3).to(dtype)
-    elif keep == "lengths":  # sequences of lengths 5, 3, 1: kept unchanged past their end
-        k = (torch.arange(T)[:, None, None] >= torch.tensor([5, 3, 1])[None, :, None]).to(dtype)
-    m = (torch.rand(B, H, generator=g) < 0.7).to(dtype) / 0.7 if mask else None
-    return xp, h0, w, b, k, m
+    xp, h0 = shared.random(g, dtype, T, B, 3 * H), shared.random(g, dtype, B, H)
+    w = shared.random(g, dtype, 3 * H, H, scale=0.5)
+    b = shared.random(g, dtype, H) if bias else None
+    return xp, h0, w, b, *shared.masks(g, dtype, keep, mask, T, B, H)
 
 
 def outputs_and_grads(fn, xp, h0, w, b, k, m):
-    ys, h_T = fn(xp, h0, w, b, keep=k, recurrent_mask=m)
-    g = torch.Generator().manual_seed(2)
-    loss = (ys * torch.randn(ys.shape, generator=g, dtype=torch.float64).to(ys.dtype)).sum()
-    loss = loss + (h_T * torch.randn(h_T.shape, generator=g, dtype=torch.float64).to(ys.dtype)).sum()
     params = [t for t in (xp, h0, w, b) if t is not None]
-    return [ys, h_T, *torch.autograd.grad(loss, params)]
+    return shared.outputs_and_grads(*fn(xp, h0, w, b, keep=k, recurrent_mask=m), params)
 
 
 def kernel(xp, h0, w, b, keep, recurrent_mask):
@@ -68,20 +56,15 @@ OPTIONS = list(itertools.product([False, True], [None, "full", "lengths"], [Fals
 @pytest.mark.parametrize("bias,keep,mask", OPTIONS)
 def test_matches_autograd_float64(bias, keep, mask):
     args = inputs(torch.float64, bias, keep, mask)
-    got = outputs_and_grads(kernel, *args)
-    want = outputs_and_grads(ref, *args)
-    for a, e in zip(got, want):
-        torch.testing.assert_close(a, e, rtol=0, atol=1e-10)
+    shared.assert_all_close(outputs_and_grads(kernel, *args), outputs_and_grads(ref, *args))
 
 
 @pytest.mark.parametrize("bias,keep,mask", [(True, "full", True), (False, None, False)])
 def test_float32_close_to_float64(bias, keep, mask):
     args64 = inputs(torch.float64, bias, keep, mask)
     args32 = [None if a is None else a.detach().float().requires_grad_(a.requires_grad) for a in args64]
-    got = outputs_and_grads(kernel, *args32)
-    want = outputs_and_grads(ref, *args64)
-    for a, e in zip(got, want):
-        torch.testing.assert_close(a.double(), e, rtol=1e-5, atol=1e-5)
+    got, want = outputs_and_grads(kernel, *args32), outputs_and_grads(ref, *args64)
+    shared.assert_all_close(got, want, rtol=1e-5, atol=1e-5)
 
 
 def test_gradcheck():
@@ -94,12 +77,7 @@ def test_gradcheck():
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 def test_inference_equals_training(dtype):
     xp, h0, w, b, k, m = inputs(dtype, True, "full", True)
-    ys, h_T = gru_scan(xp, h0, w, b, keep=k, recurrent_mask=m)
-    assert ys.grad_fn is not None
-    with torch.no_grad():
-        ys_inf, h_inf = gru_scan(xp, h0, w, b, keep=k, recurrent_mask=m)
-    assert ys_inf.grad_fn is None
-    assert torch.equal(ys_inf, ys.detach()) and torch.equal(h_inf, h_T.detach())
+    shared.assert_inference_equals_training(gru_scan, xp, h0, w, b, keep=k, recurrent_mask=m)
 
 
 def test_equals_torch_nn_gru():
@@ -136,12 +114,8 @@ def test_only_some_inputs_require_grad():
 @pytest.mark.parametrize(
     "change,message",
     [
-        (lambda a: {**a, "xp": a["xp"][0]}, "xp must be"),
-        (lambda a: {**a, "h0": a["h0"][:, :-1]}, "does not match h0"),
-        (lambda a: {**a, "weight_hh": a["weight_hh"][:, :-1]}, "weight_hh must be"),
+        *shared.BAD_SHAPES,
         (lambda a: {**a, "bias_hn": a["bias_hn"][:-1]}, "bias_hn must have shape"),
-        (lambda a: {**a, "keep": torch.ones(T, B, 2)}, "keep must be"),
-        (lambda a: {**a, "recurrent_mask": torch.ones(B + 1, H)}, "recurrent_mask must be"),
     ],
 )
 def test_bad_shapes_name_the_argument(change, message):
@@ -152,20 +126,11 @@ def test_bad_shapes_name_the_argument(change, message):
 
 
 def test_no_input_requires_grad_records_nothing():
-    xp, h0, w, b, _, _ = inputs(torch.float32, True, None, False)
-    xp, h0, w = xp.detach(), h0.detach(), w.detach()
-    b = b.detach()
-    ys, h_T = gru_scan(xp, h0, w, b)
-    assert ys.grad_fn is None and h_T.grad_fn is None
+    shared.assert_no_grad_input_records_nothing(gru_scan, *inputs(torch.float32, True, None, False)[:4])
 
 
 def test_outputs_are_tensors_of_their_own():
-    """ys may be modified in place, as torch.nn's outputs may; h_T does not share its memory."""
-    xp, h0, w, b, _, _ = inputs(torch.float32, True, None, False)
-    ys, h_T = gru_scan(xp, h0, w, b)
-    h_before = h_T.detach().clone()
-    ys.mul_(2)
-    assert torch.equal(h_T.detach(), h_before)
+    shared.assert_outputs_are_tensors_of_their_own(gru_scan, *inputs(torch.float32, True, None, False)[:4])
 
 
 def test_strided_xp_and_broadcast_keep():
@@ -175,5 +140,4 @@ def test_strided_xp_and_broadcast_keep():
     k = (torch.arange(T, dtype=torch.float64) % 2).view(T, 1, 1)
     got = outputs_and_grads(kernel, wide[..., : 3 * H], h0, w, b, k, m)
     want = outputs_and_grads(ref, wide[..., : 3 * H], h0, w, b, k.expand(T, B, H), m)
-    for a, e in zip(got, want):
-        torch.testing.assert_close(a, e, rtol=0, atol=1e-10)
+    shared.assert_all_close(got, want)

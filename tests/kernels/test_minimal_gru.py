@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from rnnkit.kernels.minimal_gru import minimal_gru_scan
+from tests.kernels import conftest as shared
 
 T, B, H = 5, 3, 6
 
@@ -26,26 +27,13 @@ def reference(xp, h0, weight_hh, keep=None, recurrent_mask=None):
 
 def inputs(dtype, keep, mask):
     g = torch.Generator().manual_seed(1)
-
-    def rand(*shape, scale=1.0):
-        return (torch.randn(*shape, generator=g, dtype=torch.float64) * scale).to(dtype).requires_grad_()
-
-    xp, h0, w = rand(T, B, 2 * H), rand(B, H), rand(2 * H, H, scale=0.5)
-    k = None
-    if keep == "full":
-        k = (torch.rand(T, B, H, generator=g) < 0.3).to(dtype)
-    elif keep == "lengths":  # sequences of lengths 5, 3, 1: kept unchanged past their end
-        k = (torch.arange(T)[:, None, None] >= torch.tensor([5, 3, 1])[None, :, None]).to(dtype)
-    m = (torch.rand(B, H, generator=g) < 0.7).to(dtype) / 0.7 if mask else None
-    return xp, h0, w, k, m
+    xp, h0 = shared.random(g, dtype, T, B, 2 * H), shared.random(g, dtype, B, H)
+    w = shared.random(g, dtype, 2 * H, H, scale=0.5)
+    return xp, h0, w, *shared.masks(g, dtype, keep, mask, T, B, H)
 
 
 def outputs_and_grads(fn, xp, h0, w, k, m):
-    ys, h_T = fn(xp, h0, w, k, m)
-    g = torch.Generator().manual_seed(2)
-    loss = (ys * torch.randn(ys.shape, generator=g, dtype=torch.float64).to(ys.dtype)).sum()
-    loss = loss + (h_T * torch.randn(h_T.shape, generator=g, dtype=torch.float64).to(ys.dtype)).sum()
-    return [ys, h_T, *torch.autograd.grad(loss, [xp, h0, w])]
+    return shared.outputs_and_grads(*fn(xp, h0, w, k, m), [xp, h0, w])
 
 
 def kernel(xp, h0, w, keep, recurrent_mask):
@@ -55,18 +43,14 @@ def kernel(xp, h0, w, keep, recurrent_mask):
 @pytest.mark.parametrize("keep,mask", list(itertools.product([None, "full", "lengths"], [False, True])))
 def test_matches_autograd_float64(keep, mask):
     args = inputs(torch.float64, keep, mask)
-    got = outputs_and_grads(kernel, *args)
-    want = outputs_and_grads(reference, *args)
-    for a, e in zip(got, want):
-        torch.testing.assert_close(a, e, rtol=0, atol=1e-10)
+    shared.assert_all_close(outputs_and_grads(kernel, *args), outputs_and_grads(reference, *args))
 
 
 @pytest.mark.parametrize("keep,mask", [("full", True), (None, False)])
 def test_float32_close_to_float64(keep, mask):
     got = outputs_and_grads(kernel, *inputs(torch.float32, keep, mask))
     want = outputs_and_grads(reference, *inputs(torch.float64, keep, mask))
-    for a, e in zip(got, want):
-        torch.testing.assert_close(a.double(), e, rtol=1e-5, atol=1e-5)
+    shared.assert_all_close(got, want, rtol=1e-5, atol=1e-5)
 
 
 def test_gradcheck():
@@ -79,12 +63,7 @@ def test_gradcheck():
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 def test_inference_equals_training(dtype):
     xp, h0, w, k, m = inputs(dtype, "full", True)
-    ys, h_T = minimal_gru_scan(xp, h0, w, keep=k, recurrent_mask=m)
-    assert ys.grad_fn is not None
-    with torch.no_grad():
-        ys_inf, h_inf = minimal_gru_scan(xp, h0, w, keep=k, recurrent_mask=m)
-    assert ys_inf.grad_fn is None
-    assert torch.equal(ys_inf, ys.detach()) and torch.equal(h_inf, h_T.detach())
+    shared.assert_inference_equals_training(minimal_gru_scan, xp, h0, w, keep=k, recurrent_mask=m)
 
 
 def test_hand_worked_step():
@@ -99,11 +78,7 @@ def test_hand_worked_step():
 @pytest.mark.parametrize(
     "change,message",
     [
-        (lambda a: {**a, "xp": a["xp"][0]}, "xp must be"),
-        (lambda a: {**a, "h0": a["h0"][:, :-1]}, "does not match h0"),
-        (lambda a: {**a, "weight_hh": a["weight_hh"][:, :-1]}, "weight_hh must be"),
-        (lambda a: {**a, "keep": torch.ones(T, B, 2)}, "keep must be"),
-        (lambda a: {**a, "recurrent_mask": torch.ones(B + 1, H)}, "recurrent_mask must be"),
+        *shared.BAD_SHAPES,
     ],
 )
 def test_bad_input_names_the_argument(change, message):
@@ -114,16 +89,8 @@ def test_bad_input_names_the_argument(change, message):
 
 
 def test_no_input_requires_grad_records_nothing():
-    xp, h0, w, _, _ = inputs(torch.float32, None, False)
-    xp, h0, w = xp.detach(), h0.detach(), w.detach()
-    ys, h_T = minimal_gru_scan(xp, h0, w)
-    assert ys.grad_fn is None and h_T.grad_fn is None
+    shared.assert_no_grad_input_records_nothing(minimal_gru_scan, *inputs(torch.float32, None, False)[:3])
 
 
 def test_outputs_are_tensors_of_their_own():
-    """ys may be modified in place, as torch.nn's outputs may; h_T does not share its memory."""
-    xp, h0, w, _, _ = inputs(torch.float32, None, False)
-    ys, h_T = minimal_gru_scan(xp, h0, w)
-    h_before = h_T.detach().clone()
-    ys.mul_(2)
-    assert torch.equal(h_T.detach(), h_before)
+    shared.assert_outputs_are_tensors_of_their_own(minimal_gru_scan, *inputs(torch.float32, None, False)[:3])

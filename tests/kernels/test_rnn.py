@@ -7,6 +7,7 @@ import torch
 import torch.nn.functional as F
 
 from rnnkit.kernels.rnn import rnn_scan
+from tests.kernels import conftest as shared
 
 T, B, I, H = 5, 3, 4, 6
 
@@ -25,26 +26,13 @@ def reference(xp, h0, weight_hh, nonlinearity, keep=None, recurrent_mask=None):
 
 def inputs(dtype, keep, mask):
     g = torch.Generator().manual_seed(1)
-
-    def rand(*shape, scale=1.0):
-        return (torch.randn(*shape, generator=g, dtype=torch.float64) * scale).to(dtype).requires_grad_()
-
-    xp, h0, w = rand(T, B, H), rand(B, H), rand(H, H, scale=0.5)
-    k = None
-    if keep == "full":
-        k = (torch.rand(T, B, H, generator=g) < 0.3).to(dtype)
-    elif keep == "lengths":  # sequences of lengths 5, 3, 1: kept unchanged past their end
-        k = (torch.arange(T)[:, None, None] >= torch.tensor([5, 3, 1])[None, :, None]).to(dtype)
-    m = (torch.rand(B, H, generator=g) < 0.7).to(dtype) / 0.7 if mask else None
-    return xp, h0, w, k, m
+    xp, h0 = shared.random(g, dtype, T, B, H), shared.random(g, dtype, B, H)
+    w = shared.random(g, dtype, H, H, scale=0.5)
+    return xp, h0, w, *shared.masks(g, dtype, keep, mask, T, B, H)
 
 
 def outputs_and_grads(fn, nonlinearity, xp, h0, w, k, m):
-    ys, h_T = fn(xp, h0, w, nonlinearity, k, m)
-    g = torch.Generator().manual_seed(2)
-    loss = (ys * torch.randn(ys.shape, generator=g, dtype=torch.float64).to(ys.dtype)).sum()
-    loss = loss + (h_T * torch.randn(h_T.shape, generator=g, dtype=torch.float64).to(ys.dtype)).sum()
-    return [ys, h_T, *torch.autograd.grad(loss, [xp, h0, w])]
+    return shared.outputs_and_grads(*fn(xp, h0, w, nonlinearity, k, m), [xp, h0, w])
 
 
 def kernel(xp, h0, w, nonlinearity, keep, recurrent_mask):
@@ -57,18 +45,15 @@ OPTIONS = list(itertools.product(["tanh", "relu"], [None, "full", "lengths"], [F
 @pytest.mark.parametrize("nonlinearity,keep,mask", OPTIONS)
 def test_matches_autograd_float64(nonlinearity, keep, mask):
     args = inputs(torch.float64, keep, mask)
-    got = outputs_and_grads(kernel, nonlinearity, *args)
-    want = outputs_and_grads(reference, nonlinearity, *args)
-    for a, e in zip(got, want):
-        torch.testing.assert_close(a, e, rtol=0, atol=1e-10)
+    got, want = outputs_and_grads(kernel, nonlinearity, *args), outputs_and_grads(reference, nonlinearity, *args)
+    shared.assert_all_close(got, want)
 
 
 @pytest.mark.parametrize("nonlinearity", ["tanh", "relu"])
 def test_float32_close_to_float64(nonlinearity):
     got = outputs_and_grads(kernel, nonlinearity, *inputs(torch.float32, "full", True))
     want = outputs_and_grads(reference, nonlinearity, *inputs(torch.float64, "full", True))
-    for a, e in zip(got, want):
-        torch.testing.assert_close(a.double(), e, rtol=1e-5, atol=1e-5)
+    shared.assert_all_close(got, want, rtol=1e-5, atol=1e-5)
 
 
 @pytest.mark.parametrize("nonlinearity", ["tanh", "relu"])
@@ -84,12 +69,7 @@ def test_gradcheck(nonlinearity):
 @pytest.mark.parametrize("keep", [None, "full"])
 def test_inference_equals_training(dtype, keep):
     xp, h0, w, k, m = inputs(dtype, keep, True)
-    ys, h_T = rnn_scan(xp, h0, w, keep=k, recurrent_mask=m)
-    assert ys.grad_fn is not None
-    with torch.no_grad():
-        ys_inf, h_inf = rnn_scan(xp, h0, w, keep=k, recurrent_mask=m)
-    assert ys_inf.grad_fn is None
-    assert torch.equal(ys_inf, ys.detach()) and torch.equal(h_inf, h_T.detach())
+    shared.assert_inference_equals_training(rnn_scan, xp, h0, w, keep=k, recurrent_mask=m)
 
 
 @pytest.mark.parametrize("nonlinearity", ["tanh", "relu"])
@@ -115,12 +95,8 @@ def test_equals_torch_nn_rnn(nonlinearity):
 @pytest.mark.parametrize(
     "change,message",
     [
+        *shared.BAD_SHAPES,
         (lambda a: {**a, "nonlinearity": "sigmoid"}, "nonlinearity must be"),
-        (lambda a: {**a, "xp": a["xp"][0]}, "xp must be"),
-        (lambda a: {**a, "h0": a["h0"][:, :-1]}, "does not match h0"),
-        (lambda a: {**a, "weight_hh": a["weight_hh"][:, :-1]}, "weight_hh must be"),
-        (lambda a: {**a, "keep": torch.ones(T, B, 2)}, "keep must be"),
-        (lambda a: {**a, "recurrent_mask": torch.ones(B + 1, H)}, "recurrent_mask must be"),
     ],
 )
 def test_bad_input_names_the_argument(change, message):
@@ -131,16 +107,8 @@ def test_bad_input_names_the_argument(change, message):
 
 
 def test_no_input_requires_grad_records_nothing():
-    xp, h0, w, _, _ = inputs(torch.float32, None, False)
-    xp, h0, w = xp.detach(), h0.detach(), w.detach()
-    ys, h_T = rnn_scan(xp, h0, w)
-    assert ys.grad_fn is None and h_T.grad_fn is None
+    shared.assert_no_grad_input_records_nothing(rnn_scan, *inputs(torch.float32, None, False)[:3])
 
 
 def test_outputs_are_tensors_of_their_own():
-    """ys may be modified in place, as torch.nn's outputs may; h_T does not share its memory."""
-    xp, h0, w, _, _ = inputs(torch.float32, None, False)
-    ys, h_T = rnn_scan(xp, h0, w)
-    h_before = h_T.detach().clone()
-    ys.mul_(2)
-    assert torch.equal(h_T.detach(), h_before)
+    shared.assert_outputs_are_tensors_of_their_own(rnn_scan, *inputs(torch.float32, None, False)[:3])

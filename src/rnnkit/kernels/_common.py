@@ -14,8 +14,17 @@ def needs_grad(*tensors: Tensor | None) -> bool:
     return torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in tensors)
 
 
-def check_scan(kernel: str, xp: Tensor, h0: Tensor, weight_hh: Tensor, gates: int) -> tuple[int, int, int]:
-    """Check ``xp: (T, B, G*H)``, ``h0: (B, H)``, ``weight_hh: (G*H, H)`` agree; return ``(T, B, H)``."""
+def check_scan(
+    kernel: str,
+    xp: Tensor,
+    h0: Tensor,
+    weight_hh: Tensor,
+    gates: int,
+    recurrent_mask: Tensor | None = None,
+    **keeps: Tensor | None,
+) -> tuple[int, int, int]:
+    """Check ``xp: (T, B, G*H)``, ``h0: (B, H)``, ``weight_hh: (G*H, H)``, the recurrent mask and the keep
+    masks (passed by their argument names) agree; return ``(T, B, H)``."""
     if xp.dim() != 3:
         raise ValueError(f"{kernel}: xp must be (T, B, {gates}*H), got shape {tuple(xp.shape)}")
     if h0.dim() != 2:
@@ -33,6 +42,9 @@ def check_scan(kernel: str, xp: Tensor, h0: Tensor, weight_hh: Tensor, gates: in
         raise ValueError(
             f"{kernel}: weight_hh must be ({gates * hidden}, {hidden}), got {tuple(weight_hh.shape)}"
         )
+    for name, keep in keeps.items():
+        check_keep(kernel, name, keep, steps, batch, hidden)
+    check_recurrent_mask(kernel, recurrent_mask, batch, hidden)
     return steps, batch, hidden
 
 
@@ -68,3 +80,35 @@ def per_step(buffer: Tensor, steps: int) -> list[Tensor]:
     if buffer.shape[0] == steps:
         return list(buffer.unbind(0))
     return [buffer[0]] * steps
+
+
+def recurrent_grad(d_gates: Tensor, weight_hh: Tensor, m: Tensor | None, dy_prev: Tensor | None) -> Tensor:
+    """``dL/dys_{t-1} + m * (d_gates W_hh)``: the gradient reaching ``h_{t-1}`` through the recurrent matmul.
+
+    ``dy_prev`` is None at the first step (h_0 is no output). Without a mask the addition of
+    ``dL/dys_{t-1}`` is folded into the matmul (``addmm``). Returns a new tensor the caller may add to in place.
+    """
+    if m is None and dy_prev is not None:
+        return torch.addmm(dy_prev, d_gates, weight_hh)
+    back = torch.mm(d_gates, weight_hh)
+    if m is not None:
+        back.mul_(m)
+    if dy_prev is not None:
+        back.add_(dy_prev)
+    return back
+
+
+def weight_grad_t(h0: Tensor, ys: Tensor, d_gates: Tensor, m: Tensor | None) -> Tensor:
+    """``sum_t (h_{t-1} * m)^T d_gates_t`` as ``(H, G*H)``, the transpose of dW_hh.
+
+    One matmul over the stacked steps 2..T (whose h_{t-1} are ys_1..ys_{T-1}) plus step 1's product with
+    h_0: ys is an output tensor of its own, so it cannot hold h_0. Computed transposed because that is
+    MKL's fast layout for these operands (both are read with the long T*B dimension contiguous).
+    """
+    T, B, GH = d_gates.shape
+    H = h0.shape[1]
+    dw_t = torch.mm((h0 if m is None else h0 * m).t(), d_gates[0])
+    if T > 1:
+        h_in = ys[:-1] if m is None else ys[:-1] * m  # (T-1, B, H)
+        dw_t.addmm_(h_in.reshape((T - 1) * B, H).t(), d_gates[1:].reshape((T - 1) * B, GH))
+    return dw_t

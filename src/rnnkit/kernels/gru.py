@@ -41,14 +41,7 @@ from __future__ import annotations
 import torch
 from torch.autograd.function import once_differentiable
 
-from rnnkit.kernels._common import (
-    check_keep,
-    check_recurrent_mask,
-    check_scan,
-    check_vector,
-    needs_grad,
-    per_step,
-)
+from rnnkit.kernels._common import check_scan, check_vector, needs_grad, per_step, recurrent_grad, weight_grad_t
 
 _KERNEL = "gru_scan"
 
@@ -78,10 +71,8 @@ def gru_scan(
     Returns:
         ys (T, B, H), the state after every step, and h_T (B, H).
     """
-    steps, batch, hidden = check_scan(_KERNEL, xp, h0, weight_hh, 3)
+    _, _, hidden = check_scan(_KERNEL, xp, h0, weight_hh, 3, recurrent_mask, keep=keep)
     check_vector(_KERNEL, "bias_hn", bias_hn, hidden)
-    check_keep(_KERNEL, "keep", keep, steps, batch, hidden)
-    check_recurrent_mask(_KERNEL, recurrent_mask, batch, hidden)
     if needs_grad(xp, h0, weight_hh, bias_hn):
         return _GRUScan.apply(xp, h0, weight_hh, bias_hn, keep, recurrent_mask)
     ys, h_T, _ = _forward(xp, h0, weight_hh, bias_hn, keep, recurrent_mask, save=False)
@@ -160,14 +151,7 @@ class _GRUScan(torch.autograd.Function):
             torch.sub(hs[t], n[t], out=dxz[t]).mul_(dht)  # dx_z before its factor z (1 - z)
             _SIGMOID_BACKWARD(d_rz[t], rz[t], grad_input=d_rz[t])  # both factors: dx_r, dx_z
             # dh_{t-1} = dL/dys_{t-1} + m * ([dx_r, dx_z, dh_n] W_hh) + z * dh~ + k * dh
-            if m is None and t > 0:
-                back = torch.addmm(dys_t[t - 1], d_nrz[t], w_nrz)
-            else:
-                back = torch.mm(d_nrz[t], w_nrz)
-                if m is not None:
-                    back.mul_(m)
-                if t > 0:
-                    back.add_(dys_t[t - 1])
+            back = recurrent_grad(d_nrz[t], w_nrz, m, dys_t[t - 1] if t > 0 else None)
             back.addcmul_(z[t], dht)
             if ks is not None:
                 back.addcmul_(ks[t], dh)
@@ -177,17 +161,8 @@ class _GRUScan(torch.autograd.Function):
         if need[2]:
             dg = grad_buf[..., : 3 * H]  # (T, B, 3H): [dh_n, dx_r, dx_z]
             # (H, 3H), columns n, r, z: the transposed product is MKL's fast layout for these operands
-            dw_t = _weight_grad_t(h0, ys, dg, m)
+            dw_t = weight_grad_t(h0, ys, dg, m)
             dw = torch.cat([dw_t[:, H:], dw_t[:, :H]], 1).t()  # (3H, H), rows r, z, n
         if ctx.has_bias and need[3]:
             db = grad_buf[..., :H].sum((0, 1))
         return grad_buf[..., H:] if need[0] else None, dh if need[1] else None, dw, db, None, None
-
-
-def _weight_grad_t(h0, ys, dg, m):
-    """sum_t (h_{t-1} * m)^T dg_t as (H, G*H): one matmul over steps 2..T (h_{t-1} = ys_{t-2}) plus step 1's."""
-    T, B, GH = dg.shape
-    H = h0.shape[1]
-    dw_t = torch.mm((h0 if m is None else h0 * m).t(), dg[0])
-    h_in = ys[:-1] if m is None else ys[:-1] * m  # (T-1, B, H)
-    return dw_t.addmm_(h_in.reshape((T - 1) * B, H).t(), dg[1:].reshape((T - 1) * B, GH))

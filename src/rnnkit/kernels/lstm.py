@@ -73,14 +73,7 @@ import torch
 from torch import Tensor
 from torch.autograd.function import once_differentiable
 
-from rnnkit.kernels._common import (
-    check_keep,
-    check_recurrent_mask,
-    check_scan,
-    check_vector,
-    needs_grad,
-    per_step,
-)
+from rnnkit.kernels._common import check_scan, check_vector, needs_grad, per_step, recurrent_grad, weight_grad_t
 from rnnkit.kernels.linear import prepacked_linear
 
 _KERNEL = "lstm_scan"
@@ -129,7 +122,7 @@ def lstm_scan(
     All tensors share one floating dtype (float32, float64 or bfloat16). The equations, the backward
     recurrences and the bfloat16 precision choices are in this module's docstring.
     """
-    steps, batch, hidden = check_scan(_KERNEL, xp, h0, weight_hh, 4)
+    _, batch, hidden = check_scan(_KERNEL, xp, h0, weight_hh, 4, recurrent_mask, keep_h=keep_h, keep_c=keep_c)
     if tuple(c0.shape) != (batch, hidden):
         raise ValueError(f"{_KERNEL}: c0 must be ({batch}, {hidden}), got {tuple(c0.shape)}")
     for name, value in (("weight_ci", weight_ci), ("weight_cf", weight_cf), ("weight_co", weight_co)):
@@ -142,9 +135,6 @@ def lstm_scan(
         raise ValueError(f"{_KERNEL}: give both ln_gates_weight and ln_gates_bias, or neither")
     if (ln_cell_weight is None) != (ln_cell_bias is None):
         raise ValueError(f"{_KERNEL}: give both ln_cell_weight and ln_cell_bias, or neither")
-    check_keep(_KERNEL, "keep_h", keep_h, steps, batch, hidden)
-    check_keep(_KERNEL, "keep_c", keep_c, steps, batch, hidden)
-    check_recurrent_mask(_KERNEL, recurrent_mask, batch, hidden)
     args = (
         xp, h0, c0, weight_hh, weight_ci, weight_cf, weight_co,
         ln_gates_weight, ln_gates_bias, ln_cell_weight, ln_cell_bias,
@@ -470,14 +460,7 @@ def _backward(d_ys, d_h_last, d_c_last, p, s, needs):
             else:
                 da = d_ap[t]
             # delta h_{t-1} = dL/dy_{t-1} + k^h delta h_t + m (delta a_t W_hh)
-            if m is None and t > 0:
-                dh_prev = torch.addmm(dys[t - 1], da, weight_hh)
-            else:
-                dh_prev = torch.mm(da, weight_hh)
-                if m is not None:
-                    dh_prev.mul_(m)
-                if t > 0:
-                    dh_prev.add_(dys[t - 1])
+            dh_prev = recurrent_grad(da, weight_hh, m, dys[t - 1] if t > 0 else None)
             if keep_hs is not None:
                 dh_prev.addcmul_(dh, keep_hs[t])
             dh = dh_prev
@@ -487,14 +470,8 @@ def _backward(d_ys, d_h_last, d_c_last, p, s, needs):
             torch.stack(d_a_chunk[::-1], out=d_ap_buf[span])
     d_a_buf = d_ap_buf  # (T, B, 4H): delta a_t
 
-    d_w_hh = None
-    if needs[3]:
-        # sum_t delta a_t^T (h_{t-1} * m): h_0's B rows, then one product over the stacked h_1 .. h_{T-1}
-        h_first = h0 if m is None else h0 * m
-        d_w_hh = torch.mm(d_a_buf[0].t(), h_first)
-        if T > 1:
-            h_in = ys[:-1] if m is None else ys[:-1] * m  # (T-1, B, H)
-            d_w_hh.addmm_(d_a_buf[1:].reshape((T - 1) * B, H4).t(), h_in.reshape((T - 1) * B, H))
+    # sum_t delta a_t^T (h_{t-1} * m): h_0's B rows, then one product over the stacked h_1 .. h_{T-1}
+    d_w_hh = weight_grad_t(h0, ys, d_a_buf, m).t() if needs[3] else None
 
     def vector_grad(name: str, index: int) -> Tensor | None:
         return sums[name] if needs[index] else None

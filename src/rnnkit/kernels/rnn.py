@@ -27,7 +27,7 @@ from __future__ import annotations
 import torch
 from torch.autograd.function import once_differentiable
 
-from rnnkit.kernels._common import check_keep, check_recurrent_mask, check_scan, needs_grad, per_step
+from rnnkit.kernels._common import check_scan, needs_grad, per_step, recurrent_grad, weight_grad_t
 
 _KERNEL = "rnn_scan"
 NONLINEARITIES = ("tanh", "relu")
@@ -59,9 +59,7 @@ def rnn_scan(
     """
     if nonlinearity not in NONLINEARITIES:
         raise ValueError(f"{_KERNEL}: nonlinearity must be one of {NONLINEARITIES}, got {nonlinearity!r}")
-    steps, batch, hidden = check_scan(_KERNEL, xp, h0, weight_hh, 1)
-    check_keep(_KERNEL, "keep", keep, steps, batch, hidden)
-    check_recurrent_mask(_KERNEL, recurrent_mask, batch, hidden)
+    check_scan(_KERNEL, xp, h0, weight_hh, 1, recurrent_mask, keep=keep)
     if needs_grad(xp, h0, weight_hh):
         return _RNNScan.apply(xp, h0, weight_hh, nonlinearity, keep, recurrent_mask)
     ys, h_T, _ = _forward(xp, h0, weight_hh, nonlinearity, keep, recurrent_mask, save=False)
@@ -121,29 +119,12 @@ class _RNNScan(torch.autograd.Function):
             else:
                 _THRESHOLD_BACKWARD(dht, h_tildes[t], 0, grad_input=das[t])  # da_t = dh~ * [h~ > 0]
             # dh_{t-1} = dL/dys_{t-1} + m * (da_t W_hh) + k * dh
-            if m is None and t > 0:
-                back = torch.addmm(dys_t[t - 1], das[t], w)
-            else:
-                back = torch.mm(das[t], w)
-                if m is not None:
-                    back.mul_(m)
-                if t > 0:
-                    back.add_(dys_t[t - 1])
+            back = recurrent_grad(das[t], w, m, dys_t[t - 1] if t > 0 else None)
             if ks is not None:
                 back.addcmul_(ks[t], dh)
             dh = back
         need = ctx.needs_input_grad
         dw = None
         if need[2]:
-            # computed transposed, (H, H): MKL's fast layout for these operands
-            dw = _weight_grad_t(h0, ys, da_buf, m).t()
+            dw = weight_grad_t(h0, ys, da_buf, m).t()
         return da_buf if need[0] else None, dh if need[1] else None, dw, None, None, None
-
-
-def _weight_grad_t(h0, ys, dg, m):
-    """sum_t (h_{t-1} * m)^T dg_t as (H, G*H): one matmul over steps 2..T (h_{t-1} = ys_{t-2}) plus step 1's."""
-    T, B, GH = dg.shape
-    H = h0.shape[1]
-    dw_t = torch.mm((h0 if m is None else h0 * m).t(), dg[0])
-    h_in = ys[:-1] if m is None else ys[:-1] * m  # (T-1, B, H)
-    return dw_t.addmm_(h_in.reshape((T - 1) * B, H).t(), dg[1:].reshape((T - 1) * B, GH))

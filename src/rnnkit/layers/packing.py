@@ -12,8 +12,7 @@ from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_
 
 def unpack(packed: PackedSequence) -> tuple[Tensor, Tensor]:
     """``(padded (T, B, ·), lengths (B,))``, both in the batch's original order."""
-    padded, lengths = pad_packed_sequence(packed)
-    return padded, lengths
+    return pad_packed_sequence(packed)
 
 
 def repack(padded: Tensor, lengths: Tensor, like: PackedSequence) -> PackedSequence:

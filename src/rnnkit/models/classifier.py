@@ -29,7 +29,14 @@ from typing import Literal, NamedTuple
 
 from torch import Tensor, nn
 
-from rnnkit.models.config_checks import check_choice, check_exactly_one, check_positive, check_probability
+from rnnkit.models.config_checks import (
+    check_choice,
+    check_exactly_one,
+    check_padding_idx,
+    check_positive,
+    check_positive_or_none,
+    check_probability,
+)
 from rnnkit.models.inputs import SequenceInput
 from rnnkit.models.pooling import POOLING_TYPES, PoolingType, SequencePooling
 from rnnkit.models.recurrence import CellType, RecurrentOptions, check_lengths, recurrent_layer, run_padded
@@ -54,17 +61,12 @@ class SequenceClassifierConfig(RecurrentOptions):
     def __post_init__(self) -> None:
         check_exactly_one(self, "vocab_size", "input_size")
         check_positive(self, "num_outputs", "embedding_dim", "hidden_size", "num_layers")
-        for field in ("vocab_size", "input_size", "attention_size"):
-            if getattr(self, field) is not None:
-                check_positive(self, field)
+        check_positive_or_none(self, "vocab_size", "input_size", "attention_size")
         check_choice(self, "task", ("classification", "regression"))
         self.check_recurrent_options()
         check_choice(self, "pooling", POOLING_TYPES)
         check_probability(self, "dropout")
-        if self.vocab_size is not None and not 0 <= self.padding_idx < self.vocab_size:
-            raise ValueError(
-                f"SequenceClassifierConfig.padding_idx must be in [0, {self.vocab_size}), got {self.padding_idx!r}"
-            )
+        check_padding_idx(self, "vocab_size")
 
 
 class ClassifierOutput(NamedTuple):

@@ -41,7 +41,14 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from rnnkit.cells import LSTMState, map_state
-from rnnkit.models.config_checks import check_choice, check_exactly_one, check_positive, check_probability
+from rnnkit.models.config_checks import (
+    check_choice,
+    check_exactly_one,
+    check_padding_idx,
+    check_positive,
+    check_positive_or_none,
+    check_probability,
+)
 from rnnkit.models.recurrence import CellType, RecurrentOptions, State, recurrent_layer, zero_state
 
 ConditionAs = Literal["initial_state", "input", "both"]
@@ -65,16 +72,11 @@ class ConditionalGeneratorConfig(RecurrentOptions):
     def __post_init__(self) -> None:
         check_exactly_one(self, "condition_size", "num_labels")
         check_positive(self, "vocab_size", "label_embedding_dim", "embedding_dim", "hidden_size", "num_layers")
-        for field in ("condition_size", "num_labels"):
-            if getattr(self, field) is not None:
-                check_positive(self, field)
+        check_positive_or_none(self, "condition_size", "num_labels")
         check_choice(self, "condition_as", CONDITION_AS)
         self.check_recurrent_options()
         check_probability(self, "dropout")
-        if not 0 <= self.padding_idx < self.vocab_size:
-            raise ValueError(
-                f"ConditionalGeneratorConfig.padding_idx must be in [0, {self.vocab_size}), got {self.padding_idx!r}"
-            )
+        check_padding_idx(self, "vocab_size")
 
 
 class GeneratorState(NamedTuple):

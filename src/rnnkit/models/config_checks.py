@@ -14,6 +14,20 @@ def check_positive(config: object, *fields: str) -> None:
             raise ValueError(f"{type(config).__name__}.{field} must be a positive int, got {value!r}")
 
 
+def check_positive_or_none(config: object, *fields: str) -> None:
+    """Every named field is None (not used) or an int greater than 0."""
+    check_positive(config, *(field for field in fields if getattr(config, field) is not None))
+
+
+def check_padding_idx(config: object, *vocab_fields: str) -> None:
+    """``config.padding_idx`` is a row of every named vocabulary (a vocabulary left None is not checked)."""
+    value = config.padding_idx
+    for field in vocab_fields:
+        size = getattr(config, field)
+        if size is not None and not 0 <= value < size:
+            raise ValueError(f"{type(config).__name__}.padding_idx must be in [0, {field}={size}), got {value!r}")
+
+
 def check_choice(config: object, field: str, choices: Iterable[Any]) -> None:
     """The field's value is one of ``choices``."""
     value, choices = getattr(config, field), tuple(choices)

@@ -44,7 +44,7 @@ import torch
 from torch import Tensor, nn
 
 from rnnkit.attention import AttentionPooling, lengths_to_mask
-from rnnkit.models.config_checks import check_positive, check_probability
+from rnnkit.models.config_checks import check_padding_idx, check_positive, check_probability
 from rnnkit.models.recurrence import CellType, RecurrentOptions, check_lengths, recurrent_layer, run_padded
 
 
@@ -75,8 +75,7 @@ class HANConfig(RecurrentOptions):
         )
         self.check_recurrent_options()
         check_probability(self, "dropout")
-        if not 0 <= self.padding_idx < self.vocab_size:
-            raise ValueError(f"HANConfig.padding_idx must be in [0, {self.vocab_size}), got {self.padding_idx!r}")
+        check_padding_idx(self, "vocab_size")
 
 
 class HANOutput(NamedTuple):

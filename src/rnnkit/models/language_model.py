@@ -42,7 +42,7 @@ import torch
 from torch import Tensor, nn
 
 from rnnkit.cells import map_state
-from rnnkit.models.config_checks import check_positive, check_probability
+from rnnkit.models.config_checks import check_padding_idx, check_positive, check_probability
 from rnnkit.models.recurrence import (
     CellType,
     RecurrentOptions,
@@ -69,10 +69,7 @@ class LanguageModelConfig(RecurrentOptions):
         check_positive(self, "vocab_size", "embedding_dim", "hidden_size", "num_layers")
         self.check_recurrent_options()
         check_probability(self, "dropout")
-        if not 0 <= self.padding_idx < self.vocab_size:
-            raise ValueError(
-                f"LanguageModelConfig.padding_idx must be in [0, {self.vocab_size}), got {self.padding_idx!r}"
-            )
+        check_padding_idx(self, "vocab_size")
 
 
 class LanguageModelOutput(NamedTuple):

@@ -55,7 +55,13 @@ from torch import Tensor, nn
 
 from rnnkit.attention import AdditiveAttention, Attention, DotAttention, GeneralAttention, lengths_to_mask
 from rnnkit.cells import LSTMState, map_state
-from rnnkit.models.config_checks import check_choice, check_positive, check_probability
+from rnnkit.models.config_checks import (
+    check_choice,
+    check_padding_idx,
+    check_positive,
+    check_positive_or_none,
+    check_probability,
+)
 from rnnkit.models.recurrence import (
     CellType,
     RecurrentOptions,
@@ -92,18 +98,14 @@ class Seq2SeqConfig(RecurrentOptions):
     def __post_init__(self) -> None:
         check_positive(self, "src_vocab_size", "tgt_vocab_size", "embedding_dim", "hidden_size")
         check_positive(self, "encoder_layers", "decoder_layers")
-        for field in ("encoder_hidden_size", "attention_size"):
-            if getattr(self, field) is not None:
-                check_positive(self, field)
+        check_positive_or_none(self, "encoder_hidden_size", "attention_size")
         self.check_recurrent_options()
         check_choice(self, "bridge", ("concat", "sum"))
         check_choice(self, "context", ("last", "transform", "mean"))
         check_choice(self, "feed_context", ("init", "input", "both"))
         check_choice(self, "attention", ("none", "dot", "general", "additive"))
         check_probability(self, "dropout")
-        for field in ("src_vocab_size", "tgt_vocab_size"):
-            if not 0 <= self.padding_idx < getattr(self, field):
-                raise ValueError(f"Seq2SeqConfig.padding_idx must be in [0, {field}), got {self.padding_idx!r}")
+        check_padding_idx(self, "src_vocab_size", "tgt_vocab_size")
         if self.context == "last" and self.feed_context != "input" and self.final_state_size != self.hidden_size:
             raise ValueError(
                 f"Seq2SeqConfig: context='last' as the decoder's initial state needs the encoder's combined final "

@@ -37,9 +37,9 @@ from rnnkit.models.config_checks import (
     check_positive_or_none,
     check_probability,
 )
-from rnnkit.models.inputs import SequenceInput
+from rnnkit.models.padded_sequence import PaddedSequenceModel
 from rnnkit.models.pooling import POOLING_TYPES, PoolingType, SequencePooling
-from rnnkit.models.recurrence import CellType, RecurrentOptions, check_lengths, recurrent_layer, run_padded
+from rnnkit.models.recurrence import CellType, RecurrentOptions
 
 
 @dataclass
@@ -74,7 +74,7 @@ class ClassifierOutput(NamedTuple):
     attention: Tensor | None  # (B, T) attention-pooling weights (zero on padding); None for other pooling
 
 
-class SequenceClassifier(nn.Module):
+class SequenceClassifier(PaddedSequenceModel):
     """Many-to-one RNN: ``forward(inputs, lengths) -> ClassifierOutput(logits (B, n), attention (B, T) | None)``.
 
     ``inputs`` is ``LongTensor (B, T)`` (with ``vocab_size``) or ``FloatTensor (B, T, C)`` (with
@@ -82,21 +82,12 @@ class SequenceClassifier(nn.Module):
     """
 
     def __init__(self, config: SequenceClassifierConfig) -> None:
-        super().__init__()
-        self.config = config
+        super().__init__(config)
         c = config
-        directions = 2 if c.bidirectional else 1
-        self.input = SequenceInput(c.vocab_size, c.input_size, c.embedding_dim, c.padding_idx)
-        self.dropout = nn.Dropout(c.dropout)
-        self.rnn = recurrent_layer(
-            c.recurrent_config(self.input.output_size, c.hidden_size, c.num_layers, c.bidirectional, c.dropout)
-        )
-        self.pool = SequencePooling(c.pooling, directions * c.hidden_size, directions, c.attention_size)
-        self.head = nn.Linear(directions * c.hidden_size, c.num_outputs)  # W_y, b_y
+        self.pool = SequencePooling(c.pooling, self.output_size, self.num_directions, c.attention_size)
+        self.head = nn.Linear(self.output_size, c.num_outputs)  # W_y, b_y
 
     def forward(self, inputs: Tensor, lengths: Tensor) -> ClassifierOutput:
-        check_lengths(lengths, inputs.size(0), inputs.size(1))
-        x = self.dropout(self.input(inputs))  # (B, T, E or C)
-        h, _ = run_padded(self.rnn, x, lengths)  # (B, T, D*H)
+        h = self.read(inputs, lengths)  # (B, T, D*H)
         z, weights = self.pool(h, lengths)  # (B, D*H), (B, T) | None
         return ClassifierOutput(self.head(self.dropout(z)), weights)

@@ -34,8 +34,8 @@ from rnnkit.models.config_checks import (
     check_positive_or_none,
     check_probability,
 )
-from rnnkit.models.inputs import SequenceInput
-from rnnkit.models.recurrence import CellType, RecurrentOptions, check_lengths, recurrent_layer, run_padded
+from rnnkit.models.padded_sequence import PaddedSequenceModel
+from rnnkit.models.recurrence import CellType, RecurrentOptions
 
 
 @dataclass
@@ -60,7 +60,7 @@ class SequenceTaggerConfig(RecurrentOptions):
         check_padding_idx(self, "vocab_size")
 
 
-class SequenceTagger(nn.Module):
+class SequenceTagger(PaddedSequenceModel):
     """Synchronous many-to-many RNN: ``forward(inputs, lengths) -> logits (B, T, num_tags)``.
 
     ``inputs`` is ``LongTensor (B, T)`` (with ``vocab_size``) or ``FloatTensor (B, T, C)`` (with
@@ -68,19 +68,9 @@ class SequenceTagger(nn.Module):
     """
 
     def __init__(self, config: SequenceTaggerConfig) -> None:
-        super().__init__()
-        self.config = config
-        c = config
-        directions = 2 if c.bidirectional else 1
-        self.input = SequenceInput(c.vocab_size, c.input_size, c.embedding_dim, c.padding_idx)
-        self.dropout = nn.Dropout(c.dropout)
-        self.rnn = recurrent_layer(
-            c.recurrent_config(self.input.output_size, c.hidden_size, c.num_layers, c.bidirectional, c.dropout)
-        )
-        self.head = nn.Linear(directions * c.hidden_size, c.num_tags)  # W_y, b_y
+        super().__init__(config)
+        self.head = nn.Linear(self.output_size, config.num_tags)  # W_y, b_y
 
     def forward(self, inputs: Tensor, lengths: Tensor) -> Tensor:
-        check_lengths(lengths, inputs.size(0), inputs.size(1))
-        x = self.dropout(self.input(inputs))  # (B, T, E or C)
-        h, _ = run_padded(self.rnn, x, lengths)  # (B, T, D*H)
+        h = self.read(inputs, lengths)  # (B, T, D*H)
         return self.head(self.dropout(h))  # (B, T, num_tags)

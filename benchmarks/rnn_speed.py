@@ -424,12 +424,18 @@ def _cpu_model() -> str:
 
 
 def _git_commit() -> str:
+    """The commit of the checkout, marked when the library's sources differ from it."""
+    root = Path(__file__).resolve().parent.parent
     try:
-        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=10,
-                             cwd=Path(__file__).resolve().parent)
-        return out.stdout.strip() or "unknown"
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=10,
+                              cwd=root).stdout.strip()
+        changed = subprocess.run(["git", "status", "--porcelain", "--", "src"], capture_output=True, text=True,
+                                 timeout=10, cwd=root).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return "unknown"
+    if not head:
+        return "unknown"
+    return f"{head} with uncommitted changes in src/" if changed else head
 
 
 def _load() -> str:

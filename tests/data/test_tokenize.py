@@ -1,6 +1,15 @@
 import pytest
 
-from rnnkit.data.tokenize import chars, get_tokenizer, sentences, spaces, words
+from rnnkit.data.tokenize import (
+    TOKENIZER_NAMES,
+    chars,
+    get_tokenizer,
+    joiner,
+    sentences,
+    spaces,
+    split_document,
+    words,
+)
 
 
 def test_words_keep_contractions_numbers_and_abbreviations():
@@ -28,8 +37,18 @@ def test_sentences_on_news_prose():
     ]
 
 
-def test_get_tokenizer():
-    assert get_tokenizer("words", lowercase=True)("Hello World") == ["hello", "world"]
+def test_get_tokenizer_by_name():
+    assert get_tokenizer("lower_words")("Hello World") == ["hello", "world"]
     assert get_tokenizer("chars")("Ab") == ["A", "b"]
+    assert get_tokenizer("nonspace_chars")("to be") == ["t", "o", "b", "e"]
+    assert get_tokenizer("lower_spaces")("HH AH0") == ["hh", "ah0"]
+    assert all(get_tokenizer(name)("Ab c") for name in TOKENIZER_NAMES)
+    assert (joiner("lower_chars"), joiner("words")) == ("", " ")
     with pytest.raises(ValueError, match="bytes"):
         get_tokenizer("bytes")
+
+
+def test_documents_split_into_sentences_by_rule_or_separator():
+    expected = [["it", "rained", "."], ["we", "stayed", "in", "."]]
+    assert split_document("It rained. We stayed in.", "lower_words") == expected
+    assert split_document("a b | c | ", "spaces", "|") == [["a", "b"], ["c"]]

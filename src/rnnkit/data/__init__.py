@@ -26,7 +26,7 @@ from .encode import (
     stream_source,
     tagging_source,
 )
-from .errors import DataFormatError, DatasetNotInstalledError
+from .errors import DataFormatError, DataOptionError, DatasetNotInstalledError
 from .examples import (
     ClassificationExample,
     DocumentExample,
@@ -37,17 +37,32 @@ from .examples import (
 )
 from .files import (
     FileData,
+    is_series,
     load_files,
+    read_conditioned,
     read_conll,
     read_labelled,
     read_labelled_documents,
     read_pairs,
+    read_series,
     read_series_csv,
     read_series_folder,
     read_text_file,
     read_ts,
+    reader_options,
 )
 from .sources import BatchSource, BucketBatchSource, StreamBatchSource, epoch_generator
 from .split import hash_split, split_items, stable_hash
-from .tokenize import chars, get_tokenizer, sentences, spaces, words
+from .tokenize import (
+    TOKENIZER_NAMES,
+    TokenizerName,
+    chars,
+    get_tokenizer,
+    joiner,
+    nonspace_chars,
+    sentences,
+    spaces,
+    split_document,
+    words,
+)
 from .vocab import BOS, EOS, PAD, SPECIALS, UNK, Vocab

@@ -1,4 +1,5 @@
-"""``Dataset``: the splits of one data set, what task they are for, and an account of the reading.
+"""``Dataset``: the splits of one data set, what task they are for, how its text was tokenized, and an
+account of the reading.
 
 ``summary`` counts what was read, kept and skipped (blank lines, comments, filtered entries), so nothing
 is dropped silently; ``describe()`` prints it.
@@ -30,6 +31,10 @@ class Dataset:
     splits: Mapping[str, Any]  # split name -> tuple of examples (a str for "language-model")
     summary: Mapping[str, int] = field(default_factory=dict)
     labels: tuple[str, ...] = ()  # class names, for the classification tasks
+    # How the examples' text was split into tokens (a name for tokenize.get_tokenizer), so that new text
+    # given to a trained model is split alike: the input side (seq2seq: the source); None for series.
+    tokenizer: str | None = None
+    target_tokenizer: str | None = None  # seq2seq: how the targets were split (outputs are joined back by it)
 
     def __post_init__(self) -> None:
         if self.task not in TASKS:
@@ -59,6 +64,9 @@ class Dataset:
     def describe(self) -> str:
         lines = [f"{self.name} ({self.task})"]
         lines += [f"  {k}: {n:,}" for k, n in self.sizes().items()]
+        if self.tokenizer:
+            target = f", targets {self.target_tokenizer}" if self.target_tokenizer else ""
+            lines.append(f"  tokenizer: {self.tokenizer}{target}")
         if self.labels:
             lines.append(f"  {len(self.labels)} classes: {', '.join(self.labels)}")
         lines += [f"  {k.replace('_', ' ')}: {v:,}" for k, v in self.summary.items()]

@@ -22,3 +22,7 @@ class DataFormatError(ValueError):
 
 class DatasetNotInstalledError(FileNotFoundError):
     """A built-in data set whose package is not installed and whose files were not given as a path."""
+
+
+class DataOptionError(ValueError):
+    """An option the reader of a file does not take (``load_files(..., delimiter=";")`` for plain text)."""

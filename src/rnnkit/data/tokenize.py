@@ -1,12 +1,13 @@
 """Tokenizers: characters, words (one regular expression) and sentences (a few rules, enough for news).
 
-All three are pure functions of the text, so a model's vocabulary and its input always agree.
+All are pure functions of the text, so a model's vocabulary and its input always agree.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from typing import Literal, get_args
 
 # A word is a run of letters/digits that may hold inner apostrophes or hyphens ("don't", "so-called",
 # "o'er"); every other non-space character is a token of its own. Dotted abbreviations ("U.S.") and
@@ -60,12 +61,41 @@ def spaces(text: str) -> list[str]:
     return text.split()
 
 
-TOKENIZERS: dict[str, Callable[[str], list[str]]] = {"chars": chars, "words": words, "spaces": spaces}
+def nonspace_chars(text: str) -> list[str]:
+    """Every character but white space (text to be segmented into words)."""
+    return [c for c in text if not c.isspace()]
 
 
-def get_tokenizer(name: str, *, lowercase: bool = False) -> Callable[[str], list[str]]:
-    """``"chars"``, ``"words"`` or ``"spaces"``, lowercasing the text first when asked."""
-    if name not in TOKENIZERS:
-        raise ValueError(f"unknown tokenizer {name!r}; one of {sorted(TOKENIZERS)}")
-    fn = TOKENIZERS[name]
-    return (lambda text: fn(text.lower())) if lowercase else fn
+TOKENIZERS: dict[str, Callable[[str], list[str]]] = {
+    "chars": chars, "words": words, "spaces": spaces, "nonspace_chars": nonspace_chars,
+}
+# Every tokenizer name: each of TOKENIZERS, and each with ``lower_`` before it (lowercase the text first).
+TokenizerName = Literal[
+    "chars", "words", "spaces", "nonspace_chars", "lower_chars", "lower_words", "lower_spaces", "lower_nonspace_chars"
+]
+TOKENIZER_NAMES: tuple[str, ...] = get_args(TokenizerName)
+
+
+def get_tokenizer(name: str) -> Callable[[str], list[str]]:
+    """A tokenizer by name (:data:`TOKENIZER_NAMES`): ``"words"``, or ``"lower_words"`` to lowercase first.
+
+    A data set records the name its text was split with (``Dataset.tokenizer``), so that new text given to
+    a trained model is split the same way.
+    """
+    if name not in TOKENIZER_NAMES:
+        raise ValueError(f"unknown tokenizer {name!r}; one of {', '.join(TOKENIZER_NAMES)}")
+    fn = TOKENIZERS[name.removeprefix("lower_")]
+    return (lambda text: fn(text.lower())) if name.startswith("lower_") else fn
+
+
+def joiner(name: str) -> str:
+    """What goes between tokens to write them back as text: nothing between characters, else a space."""
+    return "" if name.endswith("chars") else " "
+
+
+def split_document(text: str, tokenizer: str, separator: str | None = None) -> list[list[str]]:
+    """A document's sentences of tokens: ``text`` cut at ``separator`` when given, else by
+    :func:`sentences`; sentences without a token are left out."""
+    tok = get_tokenizer(tokenizer)
+    parts = text.split(separator) if separator else sentences(text)
+    return [tokens for tokens in (tok(part.strip()) for part in parts) if tokens]

@@ -1,7 +1,7 @@
 import pytest
 
 from rnnkit.data.errors import DataFormatError
-from rnnkit.data.files.labelled import read_labelled, read_labelled_documents
+from rnnkit.data.files.labelled import read_conditioned, read_labelled, read_labelled_documents
 
 
 def test_csv_with_detected_header_and_quoted_fields(tmp_path):
@@ -17,9 +17,10 @@ def test_csv_with_detected_header_and_quoted_fields(tmp_path):
 def test_tsv_without_header_and_explicit_columns(tmp_path):
     f = tmp_path / "data.tsv"
     f.write_text("sport\tGoal in the last minute.\ntech\tNew phone out.\n", encoding="utf-8")
-    d = read_labelled(f, text_column=1, label_column=0, lowercase=False)
+    d = read_labelled(f, text_column=1, label_column=0, tokenizer="words")
     assert d.summary["header_rows"] == 0 and len(d.examples) == 2
     assert d.examples[1].tokens == ("New", "phone", "out", ".") and d.examples[1].label == "tech"
+    assert d.tokenizer == "words"
     g = tmp_path / "named.csv"
     g.write_text("body,topic\nHello there.,x\n", encoding="utf-8")
     assert read_labelled(g, text_column="body", label_column="topic").examples[0].label == "x"
@@ -31,6 +32,27 @@ def test_documents_view_cuts_sentences(tmp_path):
     d = read_labelled_documents(f)
     assert d.examples[0].sentences == (("first", "one", "."), ("second", "one", "!"), ("third", "?"))
     assert d.summary["sentences"] == 3
+    g = tmp_path / "docs.tsv"
+    g.write_text("a b | c\tx\n", encoding="utf-8")
+    assert read_labelled_documents(g, separator="|", tokenizer="spaces").examples[0].sentences == (("a", "b"), ("c",))
+
+
+def test_tsv_quotes_are_text_and_every_line_is_a_row(tmp_path):
+    f = tmp_path / "quotes.tsv"
+    f.write_text('"Hello," he said.\tpos\nShe said "no\tneg\n', encoding="utf-8")
+    d = read_labelled(f, tokenizer="spaces")
+    assert [e.tokens[0] for e in d.examples] == ['"Hello,"', "She"] and d.summary["rows"] == 2
+
+
+def test_conditioned_text_puts_the_condition_first(tmp_path):
+    f = tmp_path / "lines.tsv"
+    f.write_text("hamlet\tTo be, or not to be.\n\nmacbeth\tOut, damned spot!\n", encoding="utf-8")
+    d = read_conditioned(f, tokenizer="lower_chars")
+    assert [e.condition for e in d.examples] == ["hamlet", "macbeth"] and d.examples[0].tokens[:2] == ("t", "o")
+    assert d.summary["blank_lines_skipped"] == 1 and d.tokenizer == "lower_chars"
+    g = tmp_path / "named.csv"
+    g.write_text("text,condition\nhello there,greet\n", encoding="utf-8")
+    assert read_conditioned(g).examples[0].condition == "greet"
 
 
 @pytest.mark.parametrize("content, line, problem", [

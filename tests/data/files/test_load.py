@@ -1,6 +1,7 @@
 import pytest
 
-from rnnkit.data.files.load import load_files
+from rnnkit.data.errors import DataOptionError
+from rnnkit.data.files.load import load_files, reader_options
 
 
 def test_classification_carves_validation_by_content_hash(tmp_path):
@@ -38,3 +39,31 @@ def test_generation_tagging_and_series(tmp_path):
     assert load_files("series-classification", s, valid_fraction=0).labels == ("a", "b")
     with pytest.raises(ValueError, match="unknown task"):
         load_files("regression", s)
+
+
+def test_validation_and_test_are_held_out_unless_given_as_files(tmp_path):
+    f = tmp_path / "pairs.tsv"
+    f.write_text("".join(f"word{i}\tmot{i}\n" for i in range(100)), encoding="utf-8")
+    d = load_files("seq2seq", f, valid_fraction=0.1, test_fraction=0.1)
+    assert d.sizes() == {"train": 80, "valid": 10, "test": 10}
+    assert (d.tokenizer, d.target_tokenizer) == ("lower_words", "lower_words")
+    assert not {e.src for e in d["train"]} & {e.src for e in d["test"]}
+    t = tmp_path / "test.tsv"
+    t.write_text("a\tb\n", encoding="utf-8")
+    assert load_files("seq2seq", f, test=t, test_fraction=0.1).sizes() == {"train": 90, "valid": 10, "test": 1}
+    text = tmp_path / "t.txt"
+    text.write_text("0123456789", encoding="utf-8")
+    lm = load_files("language-model", text, valid_fraction=0.2, test_fraction=0.1)
+    assert (lm["train"], lm["valid"], lm["test"], lm.tokenizer) == ("0123456", "78", "9", "chars")
+
+
+def test_an_option_the_reader_does_not_take_is_named(tmp_path):
+    f = tmp_path / "t.txt"
+    f.write_text("text", encoding="utf-8")
+    with pytest.raises(DataOptionError, match="language-model reader takes no option delimiter; it takes none"):
+        load_files("language-model", f, delimiter=";")
+    assert "text_column" in reader_options("classification") and "tag_column" in reader_options("tagging")
+    c = tmp_path / "c.conll"
+    c.write_text("a X\n", encoding="utf-8")
+    with pytest.raises(DataOptionError, match="tagging reader takes no option tokenizer"):
+        load_files("tagging", c, tokenizer="chars")

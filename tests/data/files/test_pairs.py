@@ -19,14 +19,15 @@ def test_translation_pairs_keep_every_row_and_ignore_attribution(tmp_path):
         (("go", "."), ("va", "!")), (("hi", "."), ("salut", "!")), (("run", "!"), ("cours", "!")),
     ]
     assert d.summary == {"lines": 4, "pairs": 3, "blank_lines_skipped": 1, "extra_columns_ignored": 2}
-    r = read_pairs(f, reverse=True, src_tokenizer="chars", lowercase=False)
+    r = read_pairs(f, reverse=True, src_tokenizer="chars", tgt_tokenizer="words")
     assert r.examples[0].src == tuple("Va !") and r.examples[0].tgt == ("Go", ".")
+    assert (r.tokenizer, r.target_tokenizer) == ("chars", "words")
 
 
 def test_g2p_style_pairs_with_space_separated_phonemes(tmp_path):
     f = tmp_path / "g2p.tsv"
     f.write_text("hello\tHH AH0 L OW1\n", encoding="utf-8")
-    d = read_pairs(f, src_tokenizer="chars", tgt_tokenizer="spaces", lowercase=False)
+    d = read_pairs(f, src_tokenizer="chars", tgt_tokenizer="spaces")
     assert d.examples[0].tgt == ("HH", "AH0", "L", "OW1")
 
 

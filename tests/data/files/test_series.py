@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from rnnkit.data.errors import DataFormatError
-from rnnkit.data.files.series import read_series_csv, read_series_folder
+from rnnkit.data.files.series import is_series, read_series_csv, read_series_folder
 
 LONG = "series,label,x,y\ns1,walk,0.1,1\ns1,walk,0.2,2\n\ns2,run,9,9\ns1b,walk,1e-3,-4\n"
 
@@ -43,3 +43,11 @@ def test_one_series_per_file(tmp_path):
     (tmp_path / "b" / "002.csv").write_text("1,2,3\n", encoding="utf-8")
     with pytest.raises(DataFormatError, match=r"002\.csv:1: expected 2 channels"):
         read_series_folder(tmp_path)
+
+
+def test_series_are_told_from_text_by_layout(tmp_path):
+    long, text = tmp_path / "s.csv", tmp_path / "t.csv"
+    long.write_text(LONG, encoding="utf-8")
+    text.write_text("text,label\nhello,x\n", encoding="utf-8")
+    assert is_series(long) and not is_series(text) and is_series(tmp_path)
+    assert is_series(tmp_path / "archive.ts")  # by its extension, before it is read

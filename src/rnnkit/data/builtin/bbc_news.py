@@ -89,7 +89,7 @@ def _load(root: Path, view: str, lowercase: bool, valid: float, test: float) -> 
     )
     task = "classification" if view == "flat" else "document-classification"
     labels = tuple(sorted({a[0] for a in articles}))
-    return Dataset("bbc-news", task, splits, dict(counts), labels)
+    return Dataset("bbc-news", task, splits, dict(counts), labels, tokenizer="lower_words" if lowercase else "words")
 
 
 def load_bbc_news(

@@ -106,4 +106,5 @@ def _load(file: Path, stress: bool, test_words: int, valid_words: int) -> Datase
     splits = split_items(
         examples, lambda e: "".join(e.src), valid=valid_words, test=test_words, salt="cmudict"
     )
-    return Dataset("cmudict", "seq2seq", splits, dict(counts))
+    # Words are lowercase letters; the phonemes are written with spaces between them.
+    return Dataset("cmudict", "seq2seq", splits, dict(counts), tokenizer="lower_chars", target_tokenizer="spaces")

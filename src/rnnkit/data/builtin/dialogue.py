@@ -64,7 +64,8 @@ def _load(root: Path, lowercase: bool, valid: float, test: float) -> Dataset:
                     counts["pairs_skipped"] += 1
     counts["pairs"] = len(examples)
     splits = split_items(examples, lambda e: " ".join(e.src), valid=valid, test=test, salt="dialogue")
-    return Dataset("dialogue", "seq2seq", splits, counts)
+    tokenizer = "lower_words" if lowercase else "words"
+    return Dataset("dialogue", "seq2seq", splits, counts, tokenizer=tokenizer, target_tokenizer=tokenizer)
 
 
 def load_dialogue(

@@ -68,7 +68,7 @@ def _load(files: tuple[Path, ...], valid_fraction: float) -> Dataset:
     cut = round(len(text) * (1 - valid_fraction))
     splits = {"train": text[:cut], "valid": text[cut:]}
     summary = dict(files=len(files), characters=len(text), trailing_spaces_removed=trimmed)
-    return Dataset("shakespeare", "language-model", splits, summary)
+    return Dataset("shakespeare", "language-model", splits, summary, tokenizer="chars")
 
 
 def load_shakespeare(

@@ -99,7 +99,8 @@ def _load(files: tuple[Path, ...], lowercase: bool, valid: float, test: float) -
         salt="shakespeare-scenes", stratum=lambda e: e.label,
     )
     labels = tuple(sorted({e.label for _, e in keyed}))
-    return Dataset("shakespeare-scenes", "document-classification", splits, counts, labels)
+    return Dataset("shakespeare-scenes", "document-classification", splits, counts, labels,
+                   tokenizer="lower_words" if lowercase else "words")
 
 
 def load_shakespeare_scenes(

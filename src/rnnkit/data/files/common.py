@@ -11,10 +11,13 @@ from ..errors import DataFormatError
 
 @dataclass(frozen=True)
 class FileData:
-    """The examples read from one file (a string for plain text) and counts of what was read and skipped."""
+    """The examples read from one file (a string for plain text), counts of what was read and skipped, and
+    the tokenizers that split its text (names for ``tokenize.get_tokenizer``; see ``Dataset.tokenizer``)."""
 
     examples: Any
     summary: dict[str, int] = field(default_factory=dict)
+    tokenizer: str | None = None
+    target_tokenizer: str | None = None
 
 
 def read_text(path: str | Path) -> str:

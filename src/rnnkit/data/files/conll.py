@@ -75,4 +75,5 @@ def read_conll(
         raise DataFormatError(file, None, "no sentences")
     counts["sentences"] = len(examples)
     counts["tokens"] = sum(len(e.tokens) for e in examples)
-    return FileData(tuple(examples), counts)
+    # The tokens come split, one a line; new text to tag is split at white space.
+    return FileData(tuple(examples), counts, tokenizer="spaces")

@@ -21,15 +21,15 @@ from .common import FileData, read_text, split_lines
 def read_pairs(
     path: str | Path,
     *,
-    src_tokenizer: str = "words",
-    tgt_tokenizer: str = "words",
-    lowercase: bool = True,
+    src_tokenizer: str = "lower_words",
+    tgt_tokenizer: str = "lower_words",
     reverse: bool = False,
 ) -> FileData:
-    """Seq2seq examples; ``reverse`` swaps the columns (column 2 becomes the source)."""
+    """Seq2seq examples; ``reverse`` swaps the columns (column 2 becomes the source). The tokenizers
+    are names for ``tokenize.get_tokenizer`` (``"lower_chars"`` for letters, ``"spaces"`` for phonemes)."""
     file = Path(path)
-    src_tok = get_tokenizer(src_tokenizer, lowercase=lowercase)
-    tgt_tok = get_tokenizer(tgt_tokenizer, lowercase=lowercase)
+    src_tok = get_tokenizer(src_tokenizer)
+    tgt_tok = get_tokenizer(tgt_tokenizer)
     counts = dict(lines=0, pairs=0, blank_lines_skipped=0, extra_columns_ignored=0)
     examples = []
     for n, line in enumerate(split_lines(read_text(file)), 1):
@@ -48,4 +48,4 @@ def read_pairs(
             raise DataFormatError(file, n, f"empty {'source' if not s else 'target'}")
         examples.append(Seq2SeqExample(s, t))
     counts["pairs"] = len(examples)
-    return FileData(tuple(examples), counts)
+    return FileData(tuple(examples), counts, tokenizer=src_tokenizer, target_tokenizer=tgt_tokenizer)

@@ -31,7 +31,7 @@ import numpy as np
 
 from ..errors import DataFormatError
 from ..examples import SeriesExample
-from .common import FileData, read_text
+from .common import FileData, read_text, split_lines
 
 
 def _number(value: str, file: Path, line: int, column: str) -> float:
@@ -123,6 +123,16 @@ def read_series_folder(root: str | Path, *, delimiter: str = ",") -> FileData:
         raise DataFormatError(root, None, "no .csv files in the class folders")
     summary = dict(series=len(examples), channels=width or 0, header_rows_skipped=headers, blank_lines_skipped=blank)
     return FileData(tuple(examples), summary)
+
+
+def is_series(path: str | Path, *, id_column: str = "series", delimiter: str = ",") -> bool:
+    """Whether ``path`` holds series rather than text: a folder (one series per file), a ``.ts`` file,
+    or a CSV whose first row names ``id_column`` (the long format)."""
+    p = Path(path)
+    if p.is_dir() or p.suffix.lower() == ".ts":
+        return True
+    first = next((line for line in split_lines(read_text(p)) if line.strip()), "")
+    return id_column in (f.strip() for f in first.split(delimiter))
 
 
 def _numeric(fields: list[str]) -> bool:

@@ -10,6 +10,17 @@ from rnnkit.cli.main import main
 TINY = ["--task.limit", "40", "--task.batch_size", "8", "--task.eval_batch_size", "64",
         "--train.max_steps", "3", "--train.progress", "false", "--train.log_every", "1"]
 
+# Each task's model, a few units wide.
+SMALL = {
+    "classify": ["--model.hidden_size", "8", "--model.embedding_dim", "8"],
+    "tag": ["--model.hidden_size", "8", "--model.embedding_dim", "8"],
+    "lm": ["--model.hidden_size", "8", "--model.embedding_dim", "8", "--task.bptt", "10"],
+    "generate": ["--model.hidden_size", "8", "--model.embedding_dim", "8"],
+    "seq2seq": ["--model.hidden_size", "8", "--model.embedding_dim", "8"],
+    "han": ["--model.word_hidden_size", "4", "--model.sentence_hidden_size", "4", "--model.embedding_dim", "8",
+            "--model.word_attention_size", "4", "--model.sentence_attention_size", "4"],
+}
+
 
 @pytest.fixture
 def rnnkit(capsys):

@@ -5,21 +5,11 @@ from __future__ import annotations
 
 import pytest
 import torch
-from tests.cli.conftest import TINY
+from tests.cli.conftest import SMALL, TINY
 
 from rnnkit.cli.main import main
 from rnnkit.tasks import TASKS, load_run
 from rnnkit.training import load_checkpoint
-
-SMALL = {
-    "classify": ["--model.hidden_size", "8", "--model.embedding_dim", "8"],
-    "tag": ["--model.hidden_size", "8", "--model.embedding_dim", "8"],
-    "lm": ["--model.hidden_size", "8", "--model.embedding_dim", "8", "--task.bptt", "10"],
-    "generate": ["--model.hidden_size", "8", "--model.embedding_dim", "8"],
-    "seq2seq": ["--model.hidden_size", "8", "--model.embedding_dim", "8"],
-    "han": ["--model.word_hidden_size", "4", "--model.sentence_hidden_size", "4", "--model.embedding_dim", "8",
-            "--model.word_attention_size", "4", "--model.sentence_attention_size", "4"],
-}
 
 # (task, built-in data set, a line to predict from)
 RUNS = [

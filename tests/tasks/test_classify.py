@@ -39,7 +39,7 @@ def test_step_and_evaluate_agree_on_accuracy():
     train = tuple(ClassificationExample(tuple(t.split()), label) for t, label in
                   [("good fun", "pos"), ("bad dull", "neg"), ("fun good good", "pos"), ("dull", "neg")])
     task = ClassifyTask(ClassifyOptions(batch_size=4, min_freq=1))
-    task.fit(Splits("toy", False, "classification", train))
+    task.fit(Splits("toy", False, "classification", train, tokenizer="spaces"))
     model = task.build_model({"hidden_size": 4, "embedding_dim": 4})
     batch = next(iter(task.batches(train, train=False).batches(0)))
     out = task.step(model, batch, None)

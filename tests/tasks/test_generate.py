@@ -14,7 +14,7 @@ TEST = (GenerationExample("c", tuple("cab")),)
 
 def test_conditions_and_joiner():
     task = GenerateTask(GenerateOptions(batch_size=2, min_freq=1))
-    task.fit(Splits("gen.txt", False, "generation", TRAIN, None, TEST))
+    task.fit(Splits("gen.txt", False, "generation", TRAIN, None, TEST, tokenizer="chars"))
     assert task.vocab("conditions").symbols == ["a", "b", "c"] and task.fitted["joiner"] == ""
     model = task.build_model({"hidden_size": 4, "embedding_dim": 4})
     assert task.evaluate(model, TEST)["tokens"] == 4  # three symbols and the end

@@ -14,7 +14,7 @@ TEXT = "to be or not to be\nthat is the question\n" * 20
 
 def fitted() -> tuple[LanguageModelTask, torch.nn.Module]:
     task = LanguageModelTask(LanguageModelOptions(batch_size=2, bptt=8))
-    task.fit(Splits("play.txt", False, "language-model", TEXT, TEXT))
+    task.fit(Splits("play.txt", False, "language-model", TEXT, TEXT, tokenizer="chars"))
     return task, task.build_model({"hidden_size": 8, "embedding_dim": 4})
 
 

@@ -15,7 +15,8 @@ EXAMPLES = tuple(Seq2SeqExample(tuple(w), tuple(p.split())) for w, p in PAIRS)
 
 def fitted(**options) -> Seq2SeqTask:
     task = Seq2SeqTask(Seq2SeqOptions(batch_size=2, **options))
-    task.fit(Splits("cmudict", True, "seq2seq", EXAMPLES, EXAMPLES, EXAMPLES))
+    task.fit(Splits("cmudict", True, "seq2seq", EXAMPLES, EXAMPLES, EXAMPLES, tokenizer="lower_chars",
+                    target_tokenizer="spaces"))
     return task
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from rnnkit.data import DataFormatError, TaggingExample
+from rnnkit.data import DataFormatError, DataOptionError, TaggingExample
+from rnnkit.tasks import TaskError
 from rnnkit.tasks.splits import read_splits
 
 
@@ -36,22 +37,51 @@ def test_a_task_refuses_data_of_another_kind():
         read_splits("builtin:nope", "lm")
 
 
-def test_a_user_file_is_split_by_hashing_and_a_folder_by_name(tmp_path):
+def test_builtins_carry_their_tokenizer_and_refuse_file_options():
+    assert read_splits("builtin:cmudict", "seq2seq", limit=5).tokenizer == "lower_chars"
+    assert read_splits("builtin:shakespeare", "tag", limit=5).tokenizer == "nonspace_chars"
+    with pytest.raises(TaskError, match="split into tokens by lower_chars; the tokenizer 'words' applies"):
+        read_splits("builtin:cmudict", "seq2seq", tokenizer="words")
+    with pytest.raises(TaskError, match="reader options delimiter apply to a file of your own"):
+        read_splits("builtin:cmudict", "seq2seq", options={"delimiter": ";"})
+    with pytest.raises(TaskError, match="fixed splits"):
+        read_splits("builtin:cmudict", "seq2seq", valid="valid.tsv")
+
+
+def test_a_user_file_is_split_by_hashing_and_separate_files_kept(tmp_path):
     pairs = tmp_path / "pairs.tsv"
     pairs.write_text("".join(f"word{i}\tmot{i}\n" for i in range(100)))
     splits = read_splits(str(pairs), "seq2seq")
     assert (len(splits.train), len(splits.valid), len(splits.test)) == (80, 10, 10)
-    assert not splits.builtin
-    folder = tmp_path / "tagged"
-    folder.mkdir()
-    (folder / "train.txt").write_text("the\tDET\ncat\tNOUN\n\na\tDET\n")
-    splits = read_splits(str(folder), "tag")
+    assert not splits.builtin and splits.tokenizer == "lower_words"
+    tagged, valid = tmp_path / "train.conll", tmp_path / "valid.conll"
+    tagged.write_text("the\tDET\ncat\tNOUN\n\na\tDET\n")
+    valid.write_text("a DET\n")
+    splits = read_splits(str(tagged), "tag", valid=str(valid), held_out=(0.1, 0.0))
     assert splits.train == (TaggingExample(("the", "cat"), ("DET", "NOUN")), TaggingExample(("a",), ("DET",)))
-    assert splits.valid is None and splits.test is None
+    assert splits.valid == (TaggingExample(("a",), ("DET",)),) and splits.test is None
+
+
+def test_each_task_reads_its_files_through_the_data_readers(tmp_path):
+    text = tmp_path / "labelled.csv"
+    text.write_text("text,label\nGood fun. Really good.,pos\nDull,neg\n")
+    flat = read_splits(str(text), "classify", held_out=(0.0, 0.0), tokenizer="lower_chars")
+    assert flat.kind == "classification" and flat.train[1].tokens == tuple("dull") and flat.tokenizer == "lower_chars"
+    docs = read_splits(str(text), "han", held_out=(0.0, 0.0))
+    assert docs.train[0].sentences == (("good", "fun", "."), ("really", "good", "."))
+    series = tmp_path / "series.csv"
+    series.write_text("series,label,x\na,up,1\na,up,2\nb,down,2\nb,down,1\n")
+    numbers = read_splits(str(series), "classify", held_out=(0.0, 0.0))
+    assert numbers.kind == "series-classification" and numbers.train[0].values.shape == (2, 1)
+    lines = tmp_path / "lines.tsv"
+    lines.write_text("hamlet\tTo be.\n")
+    assert read_splits(str(lines), "generate", held_out=(0.0, 0.0)).train[0].condition == "hamlet"
+    with pytest.raises(DataOptionError, match="not read with a tokenizer"):
+        read_splits(str(series), "classify", tokenizer="words")
 
 
 def test_a_bad_line_is_reported_with_its_file_and_line(tmp_path):
-    bad = tmp_path / "bad.txt"
-    bad.write_text("the\tDET\ncat NOUN\n")
-    with pytest.raises(DataFormatError, match=r"bad.txt:2: expected TOKEN<TAB>TAG"):
+    bad = tmp_path / "bad.conll"
+    bad.write_text("the\tDET\ncat\n")
+    with pytest.raises(DataFormatError, match=r"bad.conll:2: expected 2 columns like the first token line, found 1"):
         read_splits(str(bad), "tag")

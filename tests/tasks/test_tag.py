@@ -14,8 +14,8 @@ EXAMPLES = (
 
 def test_tags_keep_pad_first_and_predictions_never_use_it():
     task = TagTask(TagOptions(batch_size=2))
-    task.fit(Splits("tags.txt", False, "tagging", EXAMPLES))
-    assert task.vocab("tags").symbols[0] == "<pad>" and task.fitted["tokenizer"] == "whitespace"
+    task.fit(Splits("tags.txt", False, "tagging", EXAMPLES, tokenizer="spaces"))
+    assert task.vocab("tags").symbols[0] == "<pad>" and task.fitted["tokenizer"] == "spaces"
     model = task.build_model({"hidden_size": 4, "embedding_dim": 4})
     batch = next(iter(task.batches(EXAMPLES, train=False).batches(0)))
     assert task.step(model, batch, None).weight == 5  # real tokens only

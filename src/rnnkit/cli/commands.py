@@ -13,7 +13,7 @@ from jsonargparse import ArgumentParser, Namespace
 
 from rnnkit.cli.report import format_metrics
 from rnnkit.data import BUILTINS
-from rnnkit.tasks import load_run
+from rnnkit.tasks import TaskError, load_run
 from rnnkit.tasks.splits import ACCEPTS, BUILTIN_VIEWS
 
 Which = Literal["best", "latest"]
@@ -48,9 +48,14 @@ def eval_parser() -> ArgumentParser:
     parser = ArgumentParser(description="Report a trained model's metrics on a split of its data or another file.")
     _run_options(parser)
     parser.add_argument(
-        "--data", type=str | None, default=None, help="builtin:NAME or a path; None: the data the run trained on"
+        "--data", type=str | None, default=None,
+        help="builtin:NAME (its --split), or a file of yours (all of it); None: the data the run trained on "
+        "(its files split as in training)",
     )
-    parser.add_argument("--split", type=Literal["test", "valid", "train"], default="test", help="which split")
+    parser.add_argument(
+        "--split", type=Literal["test", "valid", "train"], default="test",
+        help="which split of the run's data or of a built-in",
+    )
     parser.add_argument("--limit", type=int | None, default=None, help="only its first N examples; None: all")
     _decode_options(parser)
     return parser
@@ -59,12 +64,15 @@ def eval_parser() -> ArgumentParser:
 def run_eval(cfg: Namespace) -> int:
     torch.set_num_threads(cfg.threads)
     task, model = load_run(cfg.run, cfg.which)
-    data = cfg.data or _trained_on(Path(cfg.run))
-    splits, split = task.read_splits(data), cfg.split
-    if split == "test" and splits.test is None and splits.valid is not None:
-        print(f"{splits.name} has no test split: evaluating on the validation split", file=sys.stderr)
-        split = "valid"
-    examples = splits.get(split)
+    if cfg.data is not None and not cfg.data.startswith("builtin:"):
+        split, examples = "all", task.read_splits(cfg.data, hold_out=False).train
+    else:
+        splits = task.read_splits(cfg.data) if cfg.data else task.read_splits(*_trained_on(Path(cfg.run)))
+        split = cfg.split
+        if split == "test" and splits.test is None and splits.valid is not None:
+            print(f"{splits.name} has no test split: evaluating on the validation split", file=sys.stderr)
+            split = "valid"
+        examples = splits.get(split)
     if cfg.limit is not None:
         examples = examples[: cfg.limit]
     metrics = task.evaluate(model, examples, **_options_for(task.name, _decoding(cfg)))
@@ -96,7 +104,7 @@ def run_predict(cfg: Namespace) -> int:
     else:
         path = Path(cfg.input)
         if not path.is_file():
-            raise ValueError(f"--input {path} does not exist")
+            raise FileNotFoundError(f"--input {path} does not exist")
         lines = path.read_text(encoding="utf-8").splitlines()
     options = _decoding(cfg)
     if cfg.n_best != 1:
@@ -135,7 +143,7 @@ def run_generate(cfg: Namespace) -> int:
     torch.set_num_threads(cfg.threads)
     task, model = load_run(cfg.run, cfg.which)
     if not hasattr(task, "generate"):
-        raise ValueError(f"rnnkit generate needs an lm or generate run; {cfg.run} is a {task.name} run")
+        raise TaskError(f"rnnkit generate needs an lm or generate run; {cfg.run} is a {task.name} run")
     samples = task.generate(
         model, prime=cfg.prime, condition=cfg.condition, length=cfg.length, num=cfg.num,
         temperature=cfg.temperature, top_k=cfg.top_k, top_p=cfg.top_p, greedy=cfg.greedy, seed=cfg.seed,
@@ -175,16 +183,18 @@ def run_datasets(cfg: Namespace) -> int:
 # Helpers.
 
 
-def _trained_on(run_dir: Path) -> str:
+def _trained_on(run_dir: Path) -> tuple[str, str | None, str | None]:
+    """The run's data: ``--data``, ``--valid`` and ``--test`` as its config.yaml records them."""
     path = run_dir / "config.yaml"
     if not path.is_file():
-        raise ValueError(f"{run_dir} has no config.yaml recording its data; pass --data")
-    return yaml.safe_load(path.read_text())["data"]
+        raise TaskError(f"{run_dir} has no config.yaml recording its data; pass --data")
+    config = yaml.safe_load(path.read_text())
+    return config["data"], config.get("valid"), config.get("test")
 
 
 def _options_for(task: str, options: dict[str, Any]) -> dict[str, Any]:
     """Decoding options apply to seq2seq only; anywhere else they are an error, not silently ignored."""
     if options and task != "seq2seq":
         given = ", ".join(f"--{'beam' if k == 'beam_size' else k}" for k in options)
-        raise ValueError(f"{given} apply to seq2seq runs; this is a {task} run")
+        raise TaskError(f"{given} apply to seq2seq runs; this is a {task} run")
     return options

@@ -12,6 +12,8 @@ import tomllib
 from collections.abc import Sequence
 from pathlib import Path
 
+from rnnkit.tasks.errors import ConfigError
+
 
 def toml_configs_as_json(argv: Sequence[str]) -> list[str]:
     """``argv`` with every ``--config X.toml`` (or ``--config=X.toml``) replaced by its content as JSON."""
@@ -40,7 +42,7 @@ def read_toml(path: str | Path) -> str:
     try:
         return json.dumps(tomllib.loads(path.read_text(encoding="utf-8")))
     except tomllib.TOMLDecodeError as error:
-        raise ValueError(f"config file {path} is not valid TOML: {error}") from None
+        raise ConfigError(f"config file {path} is not valid TOML: {error}") from None
 
 
 def _is_toml(value: str) -> bool:

@@ -16,6 +16,7 @@ from typing import Any
 from jsonargparse import ArgumentParser
 
 from rnnkit.cli.field_help import field_help
+from rnnkit.tasks.errors import ConfigError
 
 
 def add_dataclass_options(
@@ -54,7 +55,7 @@ def add_dataclass_options(
 
 def build_dataclass(cls: type, values: Mapping[str, Any], **extra: Any) -> Any:
     """``cls(**values, **extra)``, nested dataclass fields built from nested mappings; the dataclass's
-    own ``__post_init__`` validates the values."""
+    own ``__post_init__`` validates the values, and a value it refuses is a ``ConfigError``."""
     hints = typing.get_type_hints(cls)
     kwargs: dict[str, Any] = {}
     for name, value in {**values, **extra}.items():
@@ -62,7 +63,12 @@ def build_dataclass(cls: type, values: Mapping[str, Any], **extra: Any) -> Any:
         if kind is not None and dataclasses.is_dataclass(kind) and isinstance(value, Mapping):
             value = build_dataclass(kind, value)
         kwargs[name] = value
-    return cls(**kwargs)
+    try:
+        return cls(**kwargs)
+    except ConfigError:
+        raise
+    except ValueError as error:  # the config's own checks: a value the user gave
+        raise ConfigError(f"{cls.__name__}: {error}") from error
 
 
 def _field_default(f: dataclasses.Field) -> Any:

@@ -3,7 +3,8 @@
 Options come in four groups, each a typed dataclass (``--help`` lists every field with its reason):
 ``--task.*`` the task's data options, ``--model.*`` the model's config (sizes the data decides, such as
 vocabulary sizes, are filled in), ``--train.*`` the trainer's TrainConfig; plus the run's own options
-(``--data``, ``--run``, ``--resume``, ``--threads``, ``--examples``, ``--eval_limit``). A ``--config``
+(``--data``, ``--valid``, ``--test``, ``--run``, ``--resume``, ``--threads``, ``--examples``,
+``--eval_limit``). A ``--config``
 YAML or TOML file holds any of them; later options override it.
 """
 
@@ -19,7 +20,8 @@ from jsonargparse import ActionConfigFile, ArgumentParser, Namespace
 
 from rnnkit.cli.dataclass_args import add_dataclass_options, build_dataclass
 from rnnkit.cli.report import format_metrics
-from rnnkit.tasks import TASKS, TaskAdapter, load_run, save_run
+from rnnkit.tasks import TASKS, TaskAdapter, TaskError, load_run, save_run
+from rnnkit.tasks.splits import Splits
 from rnnkit.training import TrainConfig, Trainer, plot_log
 from rnnkit.training.checkpoint import read_pointer
 
@@ -31,8 +33,11 @@ def task_parser(task: type[TaskAdapter]) -> ArgumentParser:
     parser.add_argument("--config", action=ActionConfigFile, help="a YAML or TOML file of any options below")
     parser.add_argument(
         "--data", type=str, default=task.default_data,
-        help="builtin:NAME (see rnnkit datasets) or a file or folder of your own",
+        help="builtin:NAME (see rnnkit datasets), or your training file (formats: docs/DATA.md); the splits "
+        "not given by --valid and --test are held out of it (--task.valid_fraction, --task.test_fraction)",
     )
+    parser.add_argument("--valid", type=str | None, default=None, help="your validation file (with a file --data)")
+    parser.add_argument("--test", type=str | None, default=None, help="your test file (with a file --data)")
     parser.add_argument("--run", type=str, required=True, help="run folder: config, vocabularies, checkpoints, log")
     parser.add_argument(
         "--resume", type=bool, default=False,
@@ -70,7 +75,7 @@ def run(task_name: str, cfg: Namespace) -> int:
     train_config = build_dataclass(TrainConfig, values["train"], threads=cfg.threads)
     has_checkpoint = read_pointer(run_dir / "checkpoints", "latest") is not None
     if has_checkpoint and not cfg.resume:
-        raise ValueError(
+        raise TaskError(
             f"{run_dir} already holds a trained run; pass --resume true to continue it, "
             "or choose another --run folder"
         )
@@ -81,19 +86,21 @@ def run(task_name: str, cfg: Namespace) -> int:
         print(f"resuming {run_dir} from its latest checkpoint", file=sys.stderr)
     else:
         task = task_class(build_dataclass(task_class.options_class, values["task"]))
-        splits = task.read_splits(cfg.data)
+        splits = task.read_splits(cfg.data, cfg.valid, cfg.test)
         task.fit(splits)
         torch.manual_seed(train_config.seed)  # the initial weights come from the run's seed too
         model = task.build_model(values["model"])
         save_run(run_dir, task, model)
         (run_dir / CONFIG_FILE).write_text(yaml.safe_dump({"task_name": task_name, **values}, sort_keys=False))
-    splits = task.read_splits(cfg.data)
+    splits = task.read_splits(cfg.data, cfg.valid, cfg.test)
     parameters = sum(p.numel() for p in model.parameters())
     print(
         f"{task.name}: {splits.name}, {_size(splits.train)} training examples; "
         f"{type(model).__name__} with {parameters:,} parameters",
         file=sys.stderr,
     )
+    if splits.summary:  # what was read, kept and skipped: nothing is left out unsaid
+        print("read: " + ", ".join(f"{k.replace('_', ' ')} {v:,}" for k, v in splits.summary.items()), file=sys.stderr)
     train_source = task.batches(splits.train, train=True, seed=train_config.seed)
     val_source = task.batches(splits.valid, train=False) if splits.valid is not None else None
     if val_source is None and train_config.monitor.startswith("val_"):
@@ -113,15 +120,14 @@ def run(task_name: str, cfg: Namespace) -> int:
             plot_log(run_dir / "log.csv", run_dir / "training.png")
         except ImportError as error:  # matplotlib is optional
             print(f"no training plot: {error}", file=sys.stderr)
-    report(run_dir, cfg.data, cfg.eval_split, cfg.eval_limit, list(cfg.examples))
+    report(run_dir, splits, cfg.eval_split, cfg.eval_limit, list(cfg.examples))
     return 0
 
 
-def report(run_dir: Path, data: str, split: str, limit: int | None, examples: list[str]) -> None:
+def report(run_dir: Path, splits: Splits, split: str, limit: int | None, examples: list[str]) -> None:
     """The best checkpoint's metrics on ``split`` (its first ``limit`` examples) and its predictions."""
     task, model = load_run(run_dir)
     if split != "none":
-        splits = task.read_splits(data)
         part = getattr(splits, split)
         if part is None and split == "test" and splits.valid is not None:
             print(f"{splits.name} has no test split: reporting on the validation split", file=sys.stderr)

@@ -1,7 +1,8 @@
 """classify: one label per sequence (many-to-one), for token sequences or real-valued series.
 
-Token input (``builtin:bbc-news``: an article's words) is embedded; a real-valued series
-(``builtin:japanese-vowels``: 12 channels a step) enters as it is, standardized per channel with the
+Token input (``builtin:bbc-news``: an article's words; a CSV or TSV file of text and label) is
+embedded; a real-valued series (``builtin:japanese-vowels``: 12 channels a step; a numeric CSV file, a
+folder of them, or a ``.ts`` file) enters as it is, standardized per channel with the
 training split's mean and standard deviation (saved with the task, so prediction scales alike). The loss
 is the softmax cross-entropy of the labels; evaluation reports the accuracy.
 
@@ -20,12 +21,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from rnnkit.data import SeriesExample, Vocab, channel_stats, classification_source, series_source
+from rnnkit.data import SeriesExample, Vocab, channel_stats, classification_source, get_tokenizer, series_source
 from rnnkit.metrics import accuracy
 from rnnkit.models import SequenceClassifier, SequenceClassifierConfig
 from rnnkit.tasks.base import TaskAdapter, TaskOptions
+from rnnkit.tasks.errors import TaskError
 from rnnkit.tasks.splits import Splits
-from rnnkit.tasks.text import Tokenizer, resolve_tokenizer, tokenize
 from rnnkit.training.task import StepOutput
 
 
@@ -36,15 +37,12 @@ class ClassifyOptions(TaskOptions):
     max_len: int | None = 400  # read at most this many tokens of each text (long articles cost time, add little)
     min_freq: int = 2  # a word seen fewer times in training maps to <unk> (rare words overfit)
     max_vocab: int | None = 30_000  # keep at most this many words; None: all
-    tokenizer: Tokenizer = "auto"  # how prediction splits a line of text; auto: as the data set
     standardize: bool = True  # series: scale each channel to zero mean and unit variance (training statistics)
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if self.max_len is not None and self.max_len < 1:
-            raise ValueError(f"ClassifyOptions.max_len must be at least 1 or None, got {self.max_len!r}")
-        if self.min_freq < 1:
-            raise ValueError(f"ClassifyOptions.min_freq must be at least 1, got {self.min_freq!r}")
+        self.check_at_least(1, "max_len", optional=True)
+        self.check_at_least(1, "min_freq")
 
 
 def class_names(splits: Splits) -> Vocab:
@@ -59,26 +57,17 @@ def classification_step(logits: torch.Tensor, labels: torch.Tensor) -> StepOutpu
     return StepOutput(loss, {"accuracy": accuracy(logits.detach(), labels)}, None, weight=float(labels.numel()))
 
 
-@torch.no_grad()
 def evaluate_classifier(task: TaskAdapter, model: nn.Module, examples: Sequence[Any]) -> dict[str, float]:
     """Accuracy and mean loss over ``examples`` (the adapter's evaluation batches and step)."""
-    was_training = model.training
-    model.eval()
-    loss = correct = count = 0.0
-    for batch in task.batches(examples, train=False).batches(0):
-        out = task.step(model, batch, None)
-        loss += float(out.loss) * out.weight
-        correct += out.logs["accuracy"] * out.weight
-        count += out.weight
-    model.train(was_training)
-    return {"accuracy": correct / count, "loss": loss / count, "examples": count}
+    means, count = task.mean_over(model, task.batches(examples, train=False))
+    return {"accuracy": means["accuracy"], "loss": means["loss"], "examples": count}
 
 
 class ClassifyTask(TaskAdapter):
     """Sequence classification (:class:`rnnkit.models.SequenceClassifier`)."""
 
     name = "classify"
-    summary = "one label per sequence of words or real-valued steps (bbc-news, japanese-vowels): accuracy"
+    summary = "one label per text or real-valued series (bbc-news, japanese-vowels; CSV/TSV, numeric CSV): accuracy"
     options_class = ClassifyOptions
     model_class = SequenceClassifier
     model_config_class = SequenceClassifierConfig
@@ -103,7 +92,7 @@ class ClassifyTask(TaskAdapter):
                 self.fitted["mean"], self.fitted["std"] = mean.tolist(), std.tolist()
         else:
             self.fitted["input"] = "tokens"
-            self.fitted["tokenizer"] = resolve_tokenizer(o.tokenizer, splits, "lower_words")
+            self.fitted["tokenizer"] = self.tokenizer_for(splits)
             self.vocabs["tokens"] = Vocab.build(
                 (e.tokens[: o.max_len] for e in splits.train), min_freq=o.min_freq, max_size=o.max_vocab
             )
@@ -135,14 +124,12 @@ class ClassifyTask(TaskAdapter):
         return classification_step(model(inputs, batch.lengths).logits, batch.labels)
 
     def evaluate(self, model: nn.Module, examples: Sequence[Any], **options: Any) -> dict[str, float]:
-        if options:
-            raise ValueError(f"the classify task takes no decoding options, got {sorted(options)}")
+        self.refuse_options(options)
         return evaluate_classifier(self, model, examples)
 
     @torch.no_grad()
     def predict(self, model: nn.Module, lines: Iterable[str], **options: Any) -> Iterator[str]:
-        if options:
-            raise ValueError(f"the classify task takes no decoding options, got {sorted(options)}")
+        self.refuse_options(options)
         model.eval()
         labels = self.vocab("labels")
         for n, line in enumerate(lines, 1):
@@ -151,7 +138,8 @@ class ClassifyTask(TaskAdapter):
                 if "mean" in self.fitted:
                     inputs = (inputs - torch.tensor(self.fitted["mean"])) / torch.tensor(self.fitted["std"])
             else:
-                ids = self.vocab("tokens").encode(tokenize(line, self.fitted["tokenizer"])[: self.options.max_len])
+                tokens = get_tokenizer(self.fitted["tokenizer"])(line)[: self.options.max_len]
+                ids = self.vocab("tokens").encode(tokens)
                 inputs = torch.tensor([ids or [self.vocab("tokens").unk_id]])  # (1, T)
             logits = model(inputs, torch.tensor([inputs.shape[1]])).logits  # (1, C)
             yield labels.symbols[int(logits.argmax(-1))]
@@ -160,12 +148,12 @@ class ClassifyTask(TaskAdapter):
         try:
             steps = [[float(v) for v in step.split(",")] for step in line.strip().split(";") if step.strip()]
         except ValueError as error:
-            raise ValueError(
+            raise TaskError(
                 f"input line {n}: a series is numbers, ',' between channels and ';' between steps: {error}"
             ) from None
         channels = self.fitted["channels"]
         if not steps or any(len(s) != channels for s in steps):
-            raise ValueError(
+            raise TaskError(
                 f"input line {n}: every step needs {channels} comma-separated values, got {line.strip()!r}"
             )
         return np.asarray(steps, dtype=np.float32)  # (T, C)

@@ -1,6 +1,6 @@
 """generate: a sequence written from a condition (one-to-many), e.g. a speech given its play.
 
-Data: ``CONDITION<TAB>TEXT`` lines, or documents of labelled sentences (``builtin:shakespeare-scenes``:
+Data: ``CONDITION<TAB>TEXT`` lines (or a CSV of condition and text with a header), or documents of labelled sentences (``builtin:shakespeare-scenes``:
 every speech, conditioned on its play). Training is teacher-forced (the masked NLL of each next token);
 evaluation reports the perplexity of the held-out sequences given their conditions. Prediction reads a
 condition a line and writes its likeliest sequence (greedy); :meth:`GenerateTask.generate` samples.
@@ -16,12 +16,13 @@ from typing import Any
 import torch
 from torch import nn
 
-from rnnkit.data import Vocab, generation_source
+from rnnkit.data import Vocab, generation_source, joiner
 from rnnkit.decoding import greedy as greedy_decode
 from rnnkit.decoding import sample
 from rnnkit.losses import sequence_nll
 from rnnkit.models import ConditionalGenerator, ConditionalGeneratorConfig
 from rnnkit.tasks.base import TaskAdapter, TaskOptions
+from rnnkit.tasks.errors import TaskError
 from rnnkit.tasks.splits import Splits
 from rnnkit.training.task import StepOutput
 
@@ -37,11 +38,8 @@ class GenerateOptions(TaskOptions):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if self.max_len is not None and self.max_len < 1:
-            raise ValueError(f"GenerateOptions.max_len must be at least 1 or None, got {self.max_len!r}")
-        for name in ("min_freq", "predict_length"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"GenerateOptions.{name} must be at least 1, got {getattr(self, name)!r}")
+        self.check_at_least(1, "max_len", optional=True)
+        self.check_at_least(1, "min_freq", "predict_length")
 
 
 class GenerateTask(TaskAdapter):
@@ -64,8 +62,7 @@ class GenerateTask(TaskAdapter):
         self.vocabs["tokens"] = Vocab.build(
             (e.tokens[: o.max_len] for e in splits.train), min_freq=o.min_freq, max_size=o.max_vocab
         )
-        # Character-level sequences (spaces among the symbols) join with nothing; words with a space.
-        self.fitted["joiner"] = "" if " " in self.vocabs["tokens"] else " "
+        self.fitted["joiner"] = joiner(self.tokenizer_for(splits))
 
     def derived_config(self) -> dict[str, Any]:
         return {"vocab_size": len(self.vocab("tokens")), "num_labels": len(self.vocab("conditions")),
@@ -83,25 +80,16 @@ class GenerateTask(TaskAdapter):
         mask = batch.tgt_mask
         return StepOutput(sequence_nll(logits, batch.tgt_out, mask), {}, None, weight=float(mask.sum()))
 
-    @torch.no_grad()
     def evaluate(self, model: nn.Module, examples: Sequence[Any], **options: Any) -> dict[str, float]:
-        if options:
-            raise ValueError(f"the generate task takes no decoding options, got {sorted(options)}")
-        was_training = model.training
-        model.eval()
-        total = count = 0.0
-        for batch in self.batches(examples, train=False).batches(0):
-            out = self.step(model, batch, None)
-            total += float(out.loss) * out.weight
-            count += out.weight
-        model.train(was_training)
-        return {"perplexity": math.exp(total / count), "loss": total / count, "tokens": count}
+        self.refuse_options(options)
+        means, tokens = self.mean_over(model, self.batches(examples, train=False))
+        return {"perplexity": math.exp(means["loss"]), "loss": means["loss"], "tokens": tokens}
 
     def _conditions(self, model: nn.Module, condition: str, rows: int) -> torch.Tensor:
         conditions = self.vocab("conditions")
         if condition not in conditions:
             shown = ", ".join(conditions.symbols[:12]) + (" ..." if len(conditions) > 12 else "")
-            raise ValueError(f"unknown condition {condition!r}; the model knows {len(conditions)}: {shown}")
+            raise TaskError(f"unknown condition {condition!r}; the model knows {len(conditions)}: {shown}")
         device = next(model.parameters()).device
         return torch.full((rows,), conditions.id(condition), dtype=torch.long, device=device)
 
@@ -113,9 +101,9 @@ class GenerateTask(TaskAdapter):
     ) -> list[str]:
         """``num`` sequences for ``condition``, each at most ``length`` tokens."""
         if condition is None:
-            raise ValueError("a generate run needs --condition (one of the labels it was trained on)")
+            raise TaskError("a generate run needs --condition (one of the labels it was trained on)")
         if prime:
-            raise ValueError("a generate run takes --condition, not --prime")
+            raise TaskError("a generate run takes --condition, not --prime")
         model.eval()
         vocab = self.vocab("tokens")
         state = model.start(self._conditions(model, condition, num))
@@ -129,7 +117,6 @@ class GenerateTask(TaskAdapter):
 
     def predict(self, model: nn.Module, lines: Iterable[str], **options: Any) -> Iterator[str]:
         """Each line is a condition; its likeliest sequence (greedy)."""
-        if options:
-            raise ValueError(f"the generate task takes no decoding options, got {sorted(options)}")
+        self.refuse_options(options)
         for line in lines:
             yield self.generate(model, condition=line.strip(), length=self.options.predict_length, greedy=True)[0]

@@ -1,11 +1,12 @@
 """han: document classification with a hierarchical attention network (words -> sentences -> document).
 
 Data: documents as sentences of words with a label (``builtin:shakespeare-scenes``: which play a scene
-is from; ``builtin:bbc-news`` read as sentences). Long documents are cut to ``max_sentences`` sentences
+is from; ``builtin:bbc-news`` read as sentences; a CSV or TSV file of text and label, each text cut into
+sentences by rule or at ``separator``). Long documents are cut to ``max_sentences`` sentences
 of ``max_words`` words, or a batch grows as large as its longest document. The loss is the softmax
 cross-entropy; evaluation reports the accuracy.
 
-Prediction reads one document a line; its sentences are found by rule, or split at ``separator``.
+Prediction reads one document a line; its sentences are found as in the files: by rule, or at ``separator``.
 """
 
 from __future__ import annotations
@@ -17,12 +18,11 @@ from typing import Any
 import torch
 from torch import nn
 
-from rnnkit.data import DocumentExample, Vocab, document_source
+from rnnkit.data import DocumentExample, Vocab, document_source, split_document
 from rnnkit.models import HANConfig, HierarchicalAttentionNetwork
 from rnnkit.tasks.base import TaskAdapter, TaskOptions
 from rnnkit.tasks.classify import class_names, classification_step, evaluate_classifier
 from rnnkit.tasks.splits import Splits
-from rnnkit.tasks.text import Tokenizer, resolve_tokenizer, tokenize_document
 from rnnkit.training.task import StepOutput
 
 
@@ -34,23 +34,19 @@ class HANOptions(TaskOptions):
     max_words: int | None = 50  # and at most this many words of a sentence; None: all
     min_freq: int = 2  # a word seen fewer times in training maps to <unk>
     max_vocab: int | None = 30_000  # keep at most this many words; None: all
-    tokenizer: Tokenizer = "auto"  # how prediction splits a sentence into words; auto: as the data set
-    separator: str | None = None  # prediction: split a line into sentences here; None: by rule (., !, ?)
+    separator: str | None = None  # your files and prediction: a text's sentences end here; None: by rule (., !, ?)
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        for name in ("max_sentences", "max_words"):
-            if getattr(self, name) is not None and getattr(self, name) < 1:
-                raise ValueError(f"HANOptions.{name} must be at least 1 or None, got {getattr(self, name)!r}")
-        if self.min_freq < 1:
-            raise ValueError(f"HANOptions.min_freq must be at least 1, got {self.min_freq!r}")
+        self.check_at_least(1, "max_sentences", "max_words", optional=True)
+        self.check_at_least(1, "min_freq")
 
 
 class HANTask(TaskAdapter):
     """Hierarchical document classification (:class:`rnnkit.models.HierarchicalAttentionNetwork`)."""
 
     name = "han"
-    summary = "a label per document of sentences (shakespeare-scenes, bbc-news): hierarchical attention, accuracy"
+    summary = "a label per document of sentences (shakespeare-scenes, bbc-news; CSV/TSV): hierarchical attention"
     options_class = HANOptions
     model_class = HierarchicalAttentionNetwork
     model_config_class = HANConfig
@@ -66,7 +62,7 @@ class HANTask(TaskAdapter):
             (s[: o.max_words] for d in splits.train for s in d.sentences[: o.max_sentences]),
             min_freq=o.min_freq, max_size=o.max_vocab,
         )
-        self.fitted["tokenizer"] = resolve_tokenizer(o.tokenizer, splits, "lower_words")
+        self.fitted["tokenizer"] = self.tokenizer_for(splits)
 
     def derived_config(self) -> dict[str, Any]:
         return {"vocab_size": len(self.vocab("tokens")), "num_classes": len(self.vocab("labels")),
@@ -84,19 +80,24 @@ class HANTask(TaskAdapter):
         logits = model(batch.docs, batch.sentence_counts, batch.word_counts).logits  # (B, C)
         return classification_step(logits, batch.labels)
 
+    def reader_options(self, data: str) -> dict[str, Any]:
+        """A user's file's texts are cut into sentences at ``separator`` too, when one is set."""
+        options = super().reader_options(data)
+        if self.options.separator is not None and not data.startswith("builtin:"):
+            options.setdefault("separator", self.options.separator)
+        return options
+
     def evaluate(self, model: nn.Module, examples: Sequence[Any], **options: Any) -> dict[str, float]:
-        if options:
-            raise ValueError(f"the han task takes no decoding options, got {sorted(options)}")
+        self.refuse_options(options)
         return evaluate_classifier(self, model, examples)
 
     @torch.no_grad()
     def predict(self, model: nn.Module, lines: Iterable[str], **options: Any) -> Iterator[str]:
-        if options:
-            raise ValueError(f"the han task takes no decoding options, got {sorted(options)}")
+        self.refuse_options(options)
         model.eval()
         labels = self.vocab("labels")
         for line in lines:
-            sentences = tokenize_document(line, self.fitted["tokenizer"], self.options.separator) or [["<unk>"]]
+            sentences = split_document(line, self.fitted["tokenizer"], self.options.separator) or [["<unk>"]]
             document = DocumentExample(tuple(tuple(s) for s in sentences), labels.symbols[0])
             batch = next(iter(self.batches([document], train=False).batches(0)))
             logits = model(batch.docs, batch.sentence_counts, batch.word_counts).logits  # (1, C)

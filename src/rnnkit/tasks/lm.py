@@ -22,14 +22,15 @@ import torch
 from torch import nn
 
 from rnnkit.data.encode import stream_source
+from rnnkit.data.tokenize import get_tokenizer, joiner
 from rnnkit.data.vocab import Vocab
 from rnnkit.decoding import greedy as greedy_decode
 from rnnkit.decoding import sample
 from rnnkit.losses import sequence_nll
 from rnnkit.models.language_model import LanguageModel, LanguageModelConfig
 from rnnkit.tasks.base import TaskAdapter, TaskOptions
+from rnnkit.tasks.errors import TaskError
 from rnnkit.tasks.splits import Splits
-from rnnkit.tasks.text import Tokenizer, resolve_tokenizer, tokenize
 from rnnkit.training.task import StepOutput
 
 
@@ -40,23 +41,19 @@ class LanguageModelOptions(TaskOptions):
     bptt: int = 100  # tokens per chunk: the gradient reaches this far back; the state reaches further
     min_freq: int = 1  # a token seen fewer times in training maps to <unk>
     max_vocab: int | None = None  # keep at most this many tokens (word-level text); None: all
-    tokenizer: Tokenizer = "auto"  # how the text is split into tokens; auto: as the data set, else characters
     predict_length: int = 200  # rnnkit predict: most tokens added to each line
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        for name in ("bptt", "min_freq", "predict_length"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"LanguageModelOptions.{name} must be at least 1, got {getattr(self, name)!r}")
-        if self.max_vocab is not None and self.max_vocab < 5:
-            raise ValueError(f"LanguageModelOptions.max_vocab must be at least 5 or None, got {self.max_vocab!r}")
+        self.check_at_least(1, "bptt", "min_freq", "predict_length")
+        self.check_at_least(5, "max_vocab", optional=True)
 
 
 class LanguageModelTask(TaskAdapter):
     """Next-token prediction on a text stream (:class:`rnnkit.models.LanguageModel`)."""
 
     name = "lm"
-    summary = "language model over a text stream (shakespeare): truncated BPTT, perplexity, sampling"
+    summary = "language model over a text stream (shakespeare; any text file): truncated BPTT, perplexity"
     options_class = LanguageModelOptions
     model_class = LanguageModel
     model_config_class = LanguageModelConfig
@@ -64,22 +61,23 @@ class LanguageModelTask(TaskAdapter):
     model_defaults = {"cell": "lstm", "hidden_size": 256}
     default_data = "builtin:shakespeare"
     metric_names = ("perplexity", "loss")
+    tokenizer_reads_files = False  # the text is read whole; the task splits the stream
     options: LanguageModelOptions
 
     def fit(self, splits: Splits) -> None:
-        train = splits.train
-        tokenizer = resolve_tokenizer(self.options.tokenizer, splits, "chars")
+        tokenizer = self.tokenizer_for(splits)
         self.fitted["tokenizer"] = tokenizer
-        self.fitted["joiner"] = "" if tokenizer in ("chars", "lower_chars") else " "
+        self.fitted["joiner"] = joiner(tokenizer)
         o = self.options
-        self.vocabs["tokens"] = Vocab.build([tokenize(train, tokenizer)], min_freq=o.min_freq, max_size=o.max_vocab)
+        tokens = get_tokenizer(tokenizer)(splits.train)
+        self.vocabs["tokens"] = Vocab.build([tokens], min_freq=o.min_freq, max_size=o.max_vocab)
 
     def derived_config(self) -> dict[str, Any]:
         return {"vocab_size": len(self.vocab("tokens")), "padding_idx": self.vocab("tokens").pad_id}
 
     def batches(self, examples: str, *, train: bool, seed: int = 0) -> Any:
         o = self.options
-        return stream_source(tokenize(examples, self.fitted["tokenizer"]), self.vocab("tokens"),
+        return stream_source(get_tokenizer(self.fitted["tokenizer"])(examples), self.vocab("tokens"),
                              batch_size=o.batch_size, bptt=o.bptt)
 
     def step(self, model: nn.Module, batch: Any, carry: Any) -> StepOutput:
@@ -88,20 +86,10 @@ class LanguageModelTask(TaskAdapter):
         tokens = int(batch.mask.sum())
         return StepOutput(loss, {}, out.state, weight=float(tokens))
 
-    @torch.no_grad()
     def evaluate(self, model: nn.Module, examples: str, **options: Any) -> dict[str, float]:
-        _no_options(options)
-        was_training = model.training
-        model.eval()
-        total, count, carry = 0.0, 0, None
-        for batch in self.batches(examples, train=False).batches(0):
-            out = self.step(model, batch, carry)
-            carry = out.carry
-            total += float(out.loss) * out.weight
-            count += int(out.weight)
-        model.train(was_training)
-        mean = total / max(count, 1)
-        return {"perplexity": math.exp(mean), "loss": mean, "tokens": float(count)}
+        self.refuse_options(options)
+        means, tokens = self.mean_over(model, self.batches(examples, train=False))
+        return {"perplexity": math.exp(means["loss"]), "loss": means["loss"], "tokens": tokens}
 
     # Generation.
 
@@ -110,7 +98,7 @@ class LanguageModelTask(TaskAdapter):
         vocab = self.vocab("tokens")
         # Without a prime, generation starts as a line does: after a newline (or <bos> when none was seen).
         start = vocab.id("\n") if "\n" in vocab else vocab.bos_id
-        ids = vocab.encode(tokenize(text, self.fitted["tokenizer"])) or [start]
+        ids = vocab.encode(get_tokenizer(self.fitted["tokenizer"])(text)) or [start]
         device = next(model.parameters()).device
         tokens = torch.tensor([ids] * rows, dtype=torch.long, device=device)  # (rows, T)
         return model.prime(tokens)
@@ -123,7 +111,7 @@ class LanguageModelTask(TaskAdapter):
     ) -> list[str]:
         """``num`` continuations of ``prime`` (each includes the prime), at most ``length`` tokens long."""
         if condition is not None:
-            raise ValueError("an lm run takes --prime, not --condition")
+            raise TaskError("an lm run takes --prime, not --condition")
         model.eval()
         vocab = self.vocab("tokens")
         state, last = self._prime(model, prime, num)
@@ -133,24 +121,18 @@ class LanguageModelTask(TaskAdapter):
             generator = torch.Generator(device=last.device).manual_seed(seed)
             decoded = sample(model, state, last, vocab.eos_id, length, temperature=temperature, top_k=top_k,
                              top_p=top_p, generator=generator)
-        joiner = self.fitted["joiner"]
-        return [prime + (joiner if prime and joiner else "") + joiner.join(vocab.decode(t)) for t in decoded.tokens]
+        glue = self.fitted["joiner"]
+        return [prime + (glue if prime and glue else "") + glue.join(vocab.decode(t)) for t in decoded.tokens]
 
     @torch.no_grad()
     def predict(self, model: nn.Module, lines: Iterable[str], **options: Any) -> Iterator[str]:
         """Each line continued greedily to the end of its line (or ``predict_length`` tokens)."""
-        _no_options(options)
+        self.refuse_options(options)
         model.eval()
         vocab = self.vocab("tokens")
         end = vocab.id("\n") if "\n" in vocab else vocab.eos_id
-        joiner = self.fitted["joiner"]
+        glue = self.fitted["joiner"]
         for line in lines:
             state, last = self._prime(model, line, 1)
             decoded = greedy_decode(model, state, last, end, self.options.predict_length)
-            yield joiner.join(vocab.decode(decoded.tokens[0]))
-
-
-def _no_options(options: dict[str, Any]) -> None:
-    if options:
-        raise ValueError(f"the lm task takes no decoding options, got {sorted(options)}")
-
+            yield glue.join(vocab.decode(decoded.tokens[0]))

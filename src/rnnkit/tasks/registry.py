@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rnnkit.tasks.base import TaskAdapter
 from rnnkit.tasks.classify import ClassifyTask
+from rnnkit.tasks.errors import TaskError
 from rnnkit.tasks.generate import GenerateTask
 from rnnkit.tasks.han import HANTask
 from rnnkit.tasks.lm import LanguageModelTask
@@ -17,5 +18,5 @@ TASKS: dict[str, type[TaskAdapter]] = {
 
 def get_task(name: str) -> type[TaskAdapter]:
     if name not in TASKS:
-        raise ValueError(f"unknown task {name!r}; one of {', '.join(TASKS)}")
+        raise TaskError(f"unknown task {name!r}; one of {', '.join(TASKS)}")
     return TASKS[name]

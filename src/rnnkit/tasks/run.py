@@ -24,6 +24,7 @@ from typing import Literal
 from torch import nn
 
 from rnnkit.tasks.base import OPTIONS_FILE, TaskAdapter
+from rnnkit.tasks.errors import TaskError
 from rnnkit.tasks.registry import get_task
 from rnnkit.training.checkpoint import load_checkpoint, read_pointer
 
@@ -60,7 +61,7 @@ def load_run(
         raise FileNotFoundError(f"{folder} holds no {MODEL_FILE}: the run was not set up by rnnkit train")
     record = json.loads(path.read_text(encoding="utf-8"))
     if record["class"] != task.model_class.__name__:
-        raise ValueError(
+        raise TaskError(
             f"{path}: a {record['class']} model, but the {task.name} task trains {task.model_class.__name__}"
         )
     model = task.model_class(task.model_config_class(**record["config"]))

@@ -25,14 +25,15 @@ from torch import nn
 
 from rnnkit.data.encode import seq2seq_source
 from rnnkit.data.examples import Seq2SeqExample
+from rnnkit.data.tokenize import get_tokenizer, joiner
 from rnnkit.data.vocab import Vocab
 from rnnkit.decoding import beam_search, greedy
 from rnnkit.losses import sequence_nll
 from rnnkit.metrics import accuracy, error_rate, sequence_error_rate
 from rnnkit.models.seq2seq import Seq2Seq, Seq2SeqConfig
 from rnnkit.tasks.base import TaskAdapter, TaskOptions
+from rnnkit.tasks.errors import ConfigError, TaskError
 from rnnkit.tasks.splits import Splits
-from rnnkit.tasks.text import Tokenizer, resolve_tokenizer, tokenize
 from rnnkit.training.task import StepOutput
 
 
@@ -46,22 +47,14 @@ class Seq2SeqOptions(TaskOptions):
     beam_size: int = 1  # evaluation and prediction: 1 decodes greedily, more keeps that many hypotheses
     length_penalty: float = 0.0  # beam search's GNMT alpha: > 0 favours longer outputs; 0 ranks by log p
     max_output_len: int | None = None  # longest output decoded; None: 1.5x the longest training target + 5
-    tokenizer: Tokenizer = "auto"  # how prediction splits a line into source tokens; auto: as the data set
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if self.max_len is not None and self.max_len < 1:
-            raise ValueError(f"Seq2SeqOptions.max_len must be at least 1 or None, got {self.max_len!r}")
-        if self.min_freq < 1:
-            raise ValueError(f"Seq2SeqOptions.min_freq must be at least 1, got {self.min_freq!r}")
+        self.check_at_least(1, "max_len", "max_output_len", optional=True)
+        self.check_at_least(1, "min_freq", "beam_size")
+        self.check_at_least(0, "length_penalty")
         if not 0.0 <= self.label_smoothing < 1.0:
-            raise ValueError(f"Seq2SeqOptions.label_smoothing must be in [0, 1), got {self.label_smoothing!r}")
-        if self.beam_size < 1:
-            raise ValueError(f"Seq2SeqOptions.beam_size must be at least 1, got {self.beam_size!r}")
-        if self.length_penalty < 0:
-            raise ValueError(f"Seq2SeqOptions.length_penalty must be >= 0, got {self.length_penalty!r}")
-        if self.max_output_len is not None and self.max_output_len < 1:
-            raise ValueError(f"Seq2SeqOptions.max_output_len must be at least 1 or None, got {self.max_output_len!r}")
+            raise ConfigError(f"Seq2SeqOptions.label_smoothing must be in [0, 1), got {self.label_smoothing!r}")
 
 
 class Seq2SeqTask(TaskAdapter):
@@ -84,9 +77,8 @@ class Seq2SeqTask(TaskAdapter):
         self.vocabs["tgt"] = Vocab.build((e.tgt[: o.max_len] for e in train), min_freq=o.min_freq)
         longest = max(len(e.tgt[: o.max_len]) for e in train)
         self.fitted["max_output_len"] = o.max_output_len or int(1.5 * longest) + 5
-        self.fitted["tokenizer"] = resolve_tokenizer(o.tokenizer, splits, "whitespace")
-        # Character-level targets (spaces among the symbols) join with nothing; others with a space.
-        self.fitted["joiner"] = "" if " " in self.vocabs["tgt"] else " "
+        self.fitted["tokenizer"] = self.tokenizer_for(splits)
+        self.fitted["joiner"] = joiner(splits.target_tokenizer or "spaces")
         self.fitted["metric_labels"] = (
             {"token_error_rate": "phoneme error rate (PER)", "sequence_error_rate": "word error rate (WER)",
              "sources": "words"}
@@ -128,7 +120,7 @@ class Seq2SeqTask(TaskAdapter):
         beam_size = o.beam_size if beam_size is None else beam_size
         alpha = o.length_penalty if length_penalty is None else length_penalty
         if n_best > beam_size:
-            raise ValueError(f"n_best ({n_best}) cannot exceed the beam size ({beam_size})")
+            raise TaskError(f"n_best ({n_best}) cannot exceed the beam size ({beam_size})")
         src_vocab, tgt_vocab = self.vocab("src"), self.vocab("tgt")
         device = next(model.parameters()).device
         was_training = model.training
@@ -182,8 +174,9 @@ class Seq2SeqTask(TaskAdapter):
     ) -> Iterator[str]:
         """Each line's best output (``n_best`` > 1: the best outputs, separated by tabs)."""
         lines = list(lines)
-        sources = [tokenize(line.strip(), self.fitted["tokenizer"]) for line in lines]
-        joiner = self.fitted["joiner"]
+        tokenize = get_tokenizer(self.fitted["tokenizer"])
+        sources = [tokenize(line.strip()) for line in lines]
+        glue = self.fitted["joiner"]
         outputs = self.translate(model, sources, beam_size=beam_size, n_best=n_best, length_penalty=length_penalty)
         for hyps in outputs:
-            yield "\t".join(joiner.join(h) for h in hyps)
+            yield "\t".join(glue.join(h) for h in hyps)

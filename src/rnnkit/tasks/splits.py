@@ -1,4 +1,4 @@
-"""Reading a data set for a task: ``builtin:NAME`` or a user's file, as train/validation/test splits.
+"""Reading a data set for a task: ``builtin:NAME`` or a user's files, as train/validation/test splits.
 
 A built-in data set is read through :mod:`rnnkit.data`'s registry and must suit the task (the registry
 records each one's task); two tasks also read a view of another task's data:
@@ -9,9 +9,10 @@ records each one's task); two tasks also read a view of another task's data:
 - ``generate`` on documents of labelled sentences (``builtin:shakespeare-scenes``): every speech
   becomes a sequence to write given its play (``condition`` = the play).
 
-A user's file is read by the reader of its task (see :data:`FILE_FORMATS`); one file is split by
-hashing each example's text (10 % validation, 10 % test), a folder holding ``train.*`` (and optionally
-``valid.*``, ``test.*``) is taken as it is.
+A user's files are read by :func:`rnnkit.data.load_files` with the reader of the task's kind of data
+(:data:`FILE_KINDS`; ``classify`` reads series when the file holds them, :func:`rnnkit.data.is_series`).
+The training file may come with a validation and a test file; a split not given as a file is held out
+of the training file by the hash of each example's content (a fixed share, the same every run).
 
 ``limit`` keeps the first N examples of each split (the first N characters of a text stream times
 100), so a quick run or a test touches only a few hundred examples.
@@ -19,24 +20,22 @@ hashing each example's text (10 % validation, 10 % test), a folder holding ``tra
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from rnnkit.data import (
-    DataFormatError,
+    DataOptionError,
     Dataset,
     DocumentExample,
     GenerationExample,
     TaggingExample,
     get_builtin,
-    split_items,
+    is_series,
+    load_files,
 )
-from rnnkit.data.files.common import read_text, split_lines
-from rnnkit.data.files.pairs import read_pairs
-from rnnkit.data.files.text import read_text_file
-from rnnkit.data.tokenize import words
+from rnnkit.tasks.errors import TaskError
 
 # Which data-set tasks (rnnkit.data.TASKS) each adapter reads directly.
 ACCEPTS: dict[str, tuple[str, ...]] = {
@@ -54,14 +53,22 @@ BUILTIN_VIEWS: dict[tuple[str, str], dict[str, Any]] = {
     ("classify", "japanese-vowels"): {"valid": 0.1},  # the archive has no validation split
 }
 
-# A user's file per task: what one line holds.
-FILE_FORMATS: dict[str, str] = {
-    "classify": "LABEL<TAB>TEXT per line",
-    "tag": "TOKEN<TAB>TAG per line, a blank line between sequences",
-    "lm": "plain text, one stream",
-    "generate": "CONDITION<TAB>TEXT per line",
-    "seq2seq": "SOURCE<TAB>TARGET per line (extra columns ignored)",
-    "han": "LABEL<TAB>DOCUMENT per line, sentences found by rule",
+# The kind of data (rnnkit.data.TASKS) a user's file is read as, per adapter; docs/DATA.md shows each format.
+FILE_KINDS: dict[str, str] = {
+    "classify": "classification",  # or series-classification when the file holds series
+    "tag": "tagging",
+    "lm": "language-model",
+    "generate": "generation",
+    "seq2seq": "seq2seq",
+    "han": "document-classification",
+}
+# The reader option that takes a tokenizer, per kind of data (CoNLL tokens come split; a language
+# model splits its text stream itself; series are not text).
+TOKENIZER_OPTIONS: dict[str, str] = {
+    "classification": "tokenizer",
+    "document-classification": "tokenizer",
+    "generation": "tokenizer",
+    "seq2seq": "src_tokenizer",
 }
 
 STREAM_LIMIT_FACTOR = 100  # a limit of N examples keeps N * 100 characters of a text stream
@@ -71,21 +78,23 @@ STREAM_LIMIT_FACTOR = 100  # a limit of N examples keeps N * 100 characters of a
 class Splits:
     """The examples of each split (a ``str`` per split for a language-model stream)."""
 
-    name: str  # the data set's name, or the file's path
-    builtin: bool  # a built-in data set (its name then says how its text was tokenized)
+    name: str  # the data set's name, or the training file's path
+    builtin: bool  # a built-in data set
     kind: str  # the data-set task of the examples (rnnkit.data.TASKS), after any view
     train: Any
     valid: Any = None  # None when the data has no validation split
     test: Any = None  # None when the data has no test split
     labels: tuple[str, ...] = ()  # class names, for classification
     summary: dict[str, int] = field(default_factory=dict)
+    tokenizer: str | None = None  # how the text was split into tokens (Dataset.tokenizer)
+    target_tokenizer: str | None = None  # seq2seq: how the targets were
 
     def get(self, split: str) -> Any:
         if split not in ("train", "valid", "test"):
             raise ValueError(f"split must be train, valid or test, got {split!r}")
         examples = getattr(self, split)
         if examples is None:
-            raise ValueError(f"{self.name} has no {split!r} split")
+            raise TaskError(f"{self.name} has no {split!r} split")
         return examples
 
     def present(self) -> list[Any]:
@@ -93,14 +102,35 @@ class Splits:
         return [part for part in (self.train, self.valid, self.test) if part is not None]
 
 
-def read_splits(data: str, task: str, *, limit: int | None = None) -> Splits:
-    """The splits of ``data`` for adapter ``task``, each cut to ``limit`` examples."""
+def read_splits(
+    data: str,
+    task: str,
+    *,
+    valid: str | None = None,
+    test: str | None = None,
+    limit: int | None = None,
+    held_out: tuple[float, float] = (0.1, 0.1),
+    tokenizer: str = "auto",
+    options: Mapping[str, Any] | None = None,
+) -> Splits:
+    """The splits of ``data`` for adapter ``task``, each cut to ``limit`` examples.
+
+    ``data``: ``builtin:NAME`` or the training file; ``valid``/``test``: files of those splits (a user's
+    files only). ``held_out``: the (validation, test) shares of the training file held out for a split
+    not given as a file. ``tokenizer`` (``"auto"``: the reader's default) and ``options`` go to the
+    reader of a user's file; a built-in data set is read as it ships.
+    """
+    options = dict(options or {})
     if data.startswith("builtin:"):
-        splits = _read_builtin(data.removeprefix("builtin:"), task)
+        name = data.removeprefix("builtin:")
+        if valid is not None or test is not None:
+            raise TaskError(f"{data} has fixed splits; --valid and --test go with a file of your own")
+        splits = _read_builtin(name, task)
+        _check_builtin_options(splits, tokenizer, options)
     else:
-        splits = _read_path(Path(data), task)
+        splits = _read_files(data, task, valid, test, held_out, tokenizer, options)
     if splits.kind not in ACCEPTS[task]:
-        raise ValueError(
+        raise TaskError(
             f"{data} holds {splits.kind} data; the {task} task reads {' or '.join(ACCEPTS[task])} data"
         )
     splits = _view(splits, task)
@@ -111,77 +141,42 @@ def _read_builtin(name: str, task: str) -> Splits:
     try:
         builtin = get_builtin(name)
     except KeyError as error:
-        raise ValueError(str(error.args[0])) from None
-    dataset: Dataset = builtin.load(**BUILTIN_VIEWS.get((task, name), {}))
+        raise TaskError(str(error.args[0])) from None
+    return _splits(builtin.load(**BUILTIN_VIEWS.get((task, name), {})), builtin=True)
+
+
+def _check_builtin_options(splits: Splits, tokenizer: str, options: Mapping[str, Any]) -> None:
+    if tokenizer not in ("auto", splits.tokenizer) and splits.kind in TOKENIZER_OPTIONS:
+        raise TaskError(f"builtin:{splits.name} was split into tokens by {splits.tokenizer}; "
+                        f"the tokenizer {tokenizer!r} applies to a file of your own")
+    if options:
+        raise TaskError(f"builtin:{splits.name} is read as it ships; the reader options "
+                        f"{', '.join(sorted(options))} apply to a file of your own")
+
+
+def _read_files(
+    train: str, task: str, valid: str | None, test: str | None, held_out: tuple[float, float], tokenizer: str,
+    options: dict[str, Any],
+) -> Splits:
+    kind = FILE_KINDS[task]
+    if kind == "classification" and is_series(train, id_column=options.get("id_column", "series")):
+        kind = "series-classification"
+    if tokenizer != "auto":
+        if kind not in TOKENIZER_OPTIONS:
+            raise DataOptionError(f"{train} holds {kind} data, which is not read with a tokenizer; "
+                                  f"leave the tokenizer at auto")
+        options[TOKENIZER_OPTIONS[kind]] = tokenizer
+    dataset = load_files(kind, train, valid, test, valid_fraction=held_out[0], test_fraction=held_out[1],
+                         name=str(train), **options)
+    return _splits(dataset, builtin=False)
+
+
+def _splits(dataset: Dataset, *, builtin: bool) -> Splits:
+    parts = dataset.splits
     return Splits(
-        name, True, dataset.task, dataset.splits["train"], dataset.splits.get("valid"), dataset.splits.get("test"),
-        tuple(dataset.labels), dict(dataset.summary),
+        dataset.name, builtin, dataset.task, parts["train"], parts.get("valid"), parts.get("test"),
+        tuple(dataset.labels), dict(dataset.summary), dataset.tokenizer, dataset.target_tokenizer,
     )
-
-
-def _read_path(path: Path, task: str) -> Splits:
-    if path.is_dir():
-        found = {split: sorted(path.glob(f"{split}.*")) for split in ("train", "valid", "test")}
-        if not found["train"]:
-            raise FileNotFoundError(f"{path} is a folder but holds no train.* file")
-        read = {split: _read_file(files[0], task) if files else None for split, files in found.items()}
-        kind = read["train"][0]
-        return Splits(str(path), False, kind, *(None if r is None else r[1] for r in read.values()))
-    if not path.exists():
-        raise FileNotFoundError(f"no such file or folder: {path} (give a path or builtin:NAME)")
-    kind, examples = _read_file(path, task)
-    if isinstance(examples, str):
-        cut = len(examples) - len(examples) // 10
-        return Splits(str(path), False, kind, examples[:cut], examples[cut:])
-    split = split_items(examples, _key, valid=0.1, test=0.1, salt=path.name)
-    return Splits(str(path), False, kind, split["train"], split.get("valid"), split.get("test"))
-
-
-def _read_file(path: Path, task: str) -> tuple[str, Any]:
-    if task == "seq2seq":
-        return "seq2seq", read_pairs(path).examples
-    if task == "lm":
-        return "language-model", read_text_file(path).examples
-    if task == "tag":
-        return "tagging", _read_tagged(path)
-    if task == "generate":
-        return "generation", tuple(GenerationExample(c, tuple(words(t))) for c, t in _read_columns(path))
-    raise ValueError(f"the {task} task reads only built-in data sets for now ({FILE_FORMATS[task]} is planned)")
-
-
-def _read_columns(path: Path) -> list[tuple[str, str]]:
-    rows = []
-    for n, line in enumerate(split_lines(read_text(path)), 1):
-        if not line.strip():
-            continue
-        first, tab, rest = line.partition("\t")
-        if not tab or not first.strip() or not rest.strip():
-            raise DataFormatError(path, n, f"expected two tab-separated columns, got {line!r}")
-        rows.append((first.strip(), rest.strip()))
-    return rows
-
-
-def _read_tagged(path: Path) -> tuple[TaggingExample, ...]:
-    examples, tokens, tags = [], [], []
-    for n, line in enumerate([*split_lines(read_text(path)), ""], 1):
-        if not line.strip():
-            if tokens:
-                examples.append(TaggingExample(tuple(tokens), tuple(tags)))
-                tokens, tags = [], []
-            continue
-        columns = line.split("\t")
-        if len(columns) != 2 or not all(c.strip() for c in columns):
-            raise DataFormatError(path, n, f"expected TOKEN<TAB>TAG, got {line!r}")
-        tokens.append(columns[0].strip())
-        tags.append(columns[1].strip())
-    return tuple(examples)
-
-
-def _key(example: Any) -> str:
-    for name in ("src", "tokens"):
-        if hasattr(example, name):
-            return " ".join(getattr(example, name))
-    return repr(example)
 
 
 # Views: a data set of one kind read as another task's examples.
@@ -195,8 +190,9 @@ def _view(splits: Splits, task: str) -> Splits:
     else:
         return splits
     parts = {s: None if getattr(splits, s) is None else convert(getattr(splits, s)) for s in ("train", "valid", "test")}
-    kind = "tagging" if task == "tag" else "generation"
-    return replace(splits, kind=kind, **parts)
+    if task == "tag":
+        return replace(splits, kind="tagging", tokenizer="nonspace_chars", **parts)
+    return replace(splits, kind="generation", **parts)
 
 
 def _segmentation(text: str) -> tuple[TaggingExample, ...]:

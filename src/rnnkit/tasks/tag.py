@@ -1,12 +1,12 @@
 """tag: one tag per token (synchronous many-to-many).
 
-Data: a file of ``TOKEN<TAB>TAG`` lines with a blank line between sequences, or a text stream read as
-word segmentation (``builtin:shakespeare``: each line without its spaces, every character tagged ``B``
+Data: a CoNLL-style file (a token and its tag a line, in columns, a blank line between sequences), or a
+text stream read as word segmentation (``builtin:shakespeare``: each line without its spaces, every character tagged ``B``
 if it begins a word, else ``I``; see :mod:`rnnkit.tasks.splits`). The loss is the masked cross-entropy of
 the tags; evaluation reports the tag accuracy over all real tokens.
 
-Prediction tags each line's tokens and prints the tags, space-separated (for word segmentation the line's
-characters, spaces left out, are the tokens).
+Prediction tags each line's tokens and prints the tags, space-separated: the tokens are the line's words
+split at white space, as in the files (for word segmentation, its characters with spaces left out).
 """
 
 from __future__ import annotations
@@ -18,13 +18,12 @@ from typing import Any
 import torch
 from torch import nn
 
-from rnnkit.data import Vocab, tagging_source
+from rnnkit.data import Vocab, get_tokenizer, tagging_source
 from rnnkit.losses import sequence_nll
 from rnnkit.metrics import accuracy
 from rnnkit.models import SequenceTagger, SequenceTaggerConfig
 from rnnkit.tasks.base import TaskAdapter, TaskOptions
 from rnnkit.tasks.splits import Splits
-from rnnkit.tasks.text import Tokenizer, resolve_tokenizer, tokenize
 from rnnkit.training.task import StepOutput
 
 
@@ -33,19 +32,17 @@ class TagOptions(TaskOptions):
     """Options of the tag task."""
 
     min_freq: int = 1  # a token seen fewer times in training maps to <unk>
-    tokenizer: Tokenizer = "auto"  # how prediction splits a line; auto: characters for segmentation, else spaces
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if self.min_freq < 1:
-            raise ValueError(f"TagOptions.min_freq must be at least 1, got {self.min_freq!r}")
+        self.check_at_least(1, "min_freq")
 
 
 class TagTask(TaskAdapter):
     """Sequence tagging (:class:`rnnkit.models.SequenceTagger`)."""
 
     name = "tag"
-    summary = "a tag per token (a TOKEN<TAB>TAG file; word segmentation of shakespeare): tag accuracy"
+    summary = "a tag per token (CoNLL token/tag files; word segmentation of shakespeare): tag accuracy"
     options_class = TagOptions
     model_class = SequenceTagger
     model_config_class = SequenceTaggerConfig
@@ -53,13 +50,11 @@ class TagTask(TaskAdapter):
     model_defaults = {"cell": "gru", "bidirectional": True, "hidden_size": 128}
     default_data = "builtin:shakespeare"
     metric_names = ("accuracy", "loss")
+    tokenizer_reads_files = False  # CoNLL tokens come split; the tokenizer splits the lines given to predict
     options: TagOptions
 
     def fit(self, splits: Splits) -> None:
-        segmentation = splits.builtin and splits.name == "shakespeare"
-        self.fitted["tokenizer"] = "nonspace_chars" if segmentation else resolve_tokenizer(
-            self.options.tokenizer, splits, "whitespace"
-        )
+        self.fitted["tokenizer"] = self.tokenizer_for(splits)
         self.vocabs["tokens"] = Vocab.build((e.tokens for e in splits.train), min_freq=self.options.min_freq)
         # Padding positions take tag id 0 and are masked, so the tag vocabulary keeps <pad> first.
         self.vocabs["tags"] = Vocab.build((e.tags for part in splits.present() for e in part), specials=("<pad>",))
@@ -80,37 +75,22 @@ class TagTask(TaskAdapter):
         logs = {"accuracy": accuracy(logits.detach(), batch.tags, mask)}
         return StepOutput(loss, logs, None, weight=float(mask.sum()))
 
-    @torch.no_grad()
     def evaluate(self, model: nn.Module, examples: Sequence[Any], **options: Any) -> dict[str, float]:
-        if options:
-            raise ValueError(f"the tag task takes no decoding options, got {sorted(options)}")
-        was_training = model.training
-        model.eval()
-        loss = correct = count = 0.0
-        for batch in self.batches(examples, train=False).batches(0):
-            out = self.step(model, batch, None)
-            loss += float(out.loss) * out.weight
-            correct += out.logs["accuracy"] * out.weight
-            count += out.weight
-        model.train(was_training)
-        return {"accuracy": correct / count, "loss": loss / count, "tokens": count}
+        self.refuse_options(options)
+        means, tokens = self.mean_over(model, self.batches(examples, train=False))
+        return {"accuracy": means["accuracy"], "loss": means["loss"], "tokens": tokens}
 
     @torch.no_grad()
     def predict(self, model: nn.Module, lines: Iterable[str], **options: Any) -> Iterator[str]:
-        if options:
-            raise ValueError(f"the tag task takes no decoding options, got {sorted(options)}")
+        self.refuse_options(options)
         model.eval()
         tags = self.vocab("tags")
+        tokenize = get_tokenizer(self.fitted["tokenizer"])
         for line in lines:
-            tokens = self._tokens(line)
+            tokens = tokenize(line)
             if not tokens:
                 yield ""
                 continue
             ids = torch.tensor([self.vocab("tokens").encode(tokens)])  # (1, T)
             predicted = model(ids, torch.tensor([len(tokens)]))[0, :, 1:].argmax(-1) + 1  # never <pad>
             yield " ".join(tags.symbols[int(i)] for i in predicted)
-
-    def _tokens(self, line: str) -> list[str]:
-        if self.fitted["tokenizer"] == "nonspace_chars":
-            return [c for c in line if not c.isspace()]
-        return tokenize(line, self.fitted["tokenizer"])

@@ -25,7 +25,7 @@ from rnnkit.models import (
     SequenceTagger,
     SequenceTaggerConfig,
 )
-from rnnkit.models.recurrence import RecurrentConfig, recurrent_layer
+from rnnkit.models.recurrence import RecurrentConfig, recurrent_layer, select_rows
 
 LSTM_OPTIONS = dict(cell="lstm", layer_norm=True, peephole=True, forget_bias=1.0, recurrent_dropout=0.2, zoneout=0.1)
 
@@ -140,3 +140,11 @@ def test_language_model_on_recurrent_carries_state_and_primes(options):
     state, last = model.prime(tokens, torch.tensor([9, 1]))
     log_probs, _ = model.step(last, state)
     torch.testing.assert_close(log_probs[0], torch.log_softmax(whole.logits[0, -1], -1), rtol=1e-5, atol=1e-5)
+
+
+def test_select_rows_picks_and_duplicates_dim_1_of_every_state_part():
+    state = LSTMState(torch.arange(12.0).view(2, 3, 2), -torch.arange(12.0).view(2, 3, 2))
+    picked = select_rows(state, torch.tensor([2, 2, 0]))
+    assert isinstance(picked, LSTMState) and picked.h.shape == (2, 3, 2)
+    assert picked.h[1].tolist() == [[10.0, 11.0], [10.0, 11.0], [6.0, 7.0]]
+    torch.testing.assert_close(picked.c, -picked.h, rtol=0, atol=0)

@@ -40,7 +40,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from rnnkit.cells import LSTMState, map_state
+from rnnkit.cells import LSTMState
 from rnnkit.models.config_checks import (
     check_choice,
     check_exactly_one,
@@ -49,7 +49,8 @@ from rnnkit.models.config_checks import (
     check_positive_or_none,
     check_probability,
 )
-from rnnkit.models.recurrence import CellType, RecurrentOptions, State, recurrent_layer, zero_state
+from rnnkit.models.inputs import check_integer_tensor
+from rnnkit.models.recurrence import CellType, RecurrentOptions, State, recurrent_layer, select_rows, zero_state
 
 ConditionAs = Literal["initial_state", "input", "both"]
 CONDITION_AS: tuple[str, ...] = ("initial_state", "input", "both")
@@ -121,10 +122,7 @@ class ConditionalGenerator(nn.Module):
         """``c``: the vector itself, or the label's embedding. ``(B, Dc)``."""
         if self.label_embedding is not None:
             labels = self.config.num_labels
-            if condition.dim() != 1 or condition.dtype.is_floating_point:
-                raise ValueError(
-                    f"label condition must be an integer tensor (B,), got {condition.dtype} {tuple(condition.shape)}"
-                )
+            check_integer_tensor(condition, "label condition", ("B",))
             if condition.numel() and (int(condition.min()) < 0 or int(condition.max()) >= labels):
                 raise ValueError(f"condition labels must be in [0, {labels}), got {condition.tolist()}")
             return self.label_embedding(condition)  # (B, Dc)
@@ -142,8 +140,7 @@ class ConditionalGenerator(nn.Module):
 
     def forward(self, condition: Tensor, tokens: Tensor) -> Tensor:
         """Teacher-forced logits ``(B, T, V)``: row ``t`` scores ``y_{t+1}`` given ``tokens[:, :t+1]``."""
-        if tokens.dim() != 2 or tokens.dtype.is_floating_point:
-            raise ValueError(f"tokens must be an integer tensor (B, T), got {tokens.dtype} {tuple(tokens.shape)}")
+        check_integer_tensor(tokens, "tokens", ("B", "T"))
         state = self.start(condition)
         if state.condition.size(0) != tokens.size(0):
             raise ValueError(f"condition has batch {state.condition.size(0)} but tokens have batch {tokens.size(0)}")
@@ -162,8 +159,7 @@ class ConditionalGenerator(nn.Module):
 
     def reorder_state(self, state: GeneratorState, index: Tensor) -> GeneratorState:
         """Select (and duplicate) batch rows ``index (N',)`` of every state tensor, for beam search."""
-        hidden = map_state(lambda part: part.index_select(1, index), state.hidden)  # (L, N', H)
-        return GeneratorState(hidden, state.condition.index_select(0, index))
+        return GeneratorState(select_rows(state.hidden, index), state.condition.index_select(0, index))
 
     def _inputs(self, tokens: Tensor, c: Tensor) -> Tensor:
         x = self.dropout(self.embedding(tokens))  # (B, T, E)

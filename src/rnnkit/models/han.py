@@ -40,11 +40,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import NamedTuple
 
-import torch
 from torch import Tensor, nn
 
 from rnnkit.attention import AttentionPooling, lengths_to_mask
 from rnnkit.models.config_checks import check_padding_idx, check_positive, check_probability
+from rnnkit.models.inputs import check_integer_tensor
 from rnnkit.models.recurrence import CellType, RecurrentOptions, check_lengths, recurrent_layer, run_padded
 
 
@@ -131,8 +131,7 @@ class HierarchicalAttentionNetwork(nn.Module):
         return HANOutput(self.classifier(self.dropout(document)), word_attention, alpha_sentences)
 
     def _check_inputs(self, words: Tensor, sentence_counts: Tensor, word_counts: Tensor) -> None:
-        if words.dim() != 3 or words.dtype.is_floating_point:
-            raise ValueError(f"words must be an integer tensor (B, S, W), got {words.dtype} {tuple(words.shape)}")
+        check_integer_tensor(words, "words", ("B", "S", "W"))
         B, S, W = words.shape
         check_lengths(sentence_counts, B, S, "sentence_counts")
         if word_counts.shape != (B, S):

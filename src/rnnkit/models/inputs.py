@@ -31,10 +31,7 @@ class SequenceInput(nn.Module):
 
     def forward(self, inputs: Tensor) -> Tensor:
         if self.embedding is not None:
-            if inputs.dim() != 2 or inputs.dtype.is_floating_point:
-                raise ValueError(
-                    f"token input must be an integer tensor (B, T), got {inputs.dtype} {tuple(inputs.shape)}"
-                )
+            check_integer_tensor(inputs, "token input", ("B", "T"))
             if inputs.numel() and (int(inputs.min()) < 0 or int(inputs.max()) >= self.vocab_size):
                 raise ValueError(
                     f"token ids must be in [0, {self.vocab_size}), got min {int(inputs.min())}, max {int(inputs.max())}"
@@ -46,3 +43,10 @@ class SequenceInput(nn.Module):
                 f"got {inputs.dtype} {tuple(inputs.shape)}"
             )
         return inputs
+
+
+def check_integer_tensor(x: Tensor, name: str, dims: tuple[str, ...]) -> None:
+    """``x`` is an integer tensor with one dimension per name in ``dims`` (ids, labels); the error shows both."""
+    if x.dim() != len(dims) or x.dtype.is_floating_point:
+        shape = f"({', '.join(dims)}{',' if len(dims) == 1 else ''})"
+        raise ValueError(f"{name} must be an integer tensor {shape}, got {x.dtype} {tuple(x.shape)}")

@@ -43,6 +43,7 @@ from torch import Tensor, nn
 
 from rnnkit.cells import map_state
 from rnnkit.models.config_checks import check_padding_idx, check_positive, check_probability
+from rnnkit.models.inputs import check_integer_tensor
 from rnnkit.models.recurrence import (
     CellType,
     RecurrentOptions,
@@ -50,6 +51,7 @@ from rnnkit.models.recurrence import (
     check_lengths,
     recurrent_layer,
     run_padded,
+    select_rows,
     zero_state,
 )
 
@@ -97,8 +99,7 @@ class LanguageModel(nn.Module):
             self.output.weight = self.embedding.weight  # one (V, E) parameter for both ends
 
     def forward(self, tokens: Tensor, state: State | None = None, lengths: Tensor | None = None) -> LanguageModelOutput:
-        if tokens.dim() != 2 or tokens.dtype.is_floating_point:
-            raise ValueError(f"tokens must be an integer tensor (B, T), got {tokens.dtype} {tuple(tokens.shape)}")
+        check_integer_tensor(tokens, "tokens", ("B", "T"))
         embedded = self.dropout(self.embedding(tokens))  # (B, T, E)
         if lengths is None:
             outputs, state = self.rnn(embedded, state)  # (B, T, H)
@@ -151,7 +152,7 @@ class LanguageModel(nn.Module):
 
     def reorder_state(self, state: State, index: Tensor) -> State:
         """Rows ``index (N',)`` of the ``(L, N, H)`` state (dim 1)."""
-        return map_state(lambda part: part.index_select(1, index), state)
+        return select_rows(state, index)
 
     @staticmethod
     def state_batch_size(state: State) -> int:

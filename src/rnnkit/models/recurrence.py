@@ -26,7 +26,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from rnnkit.cells import GRUCell, LSTMCell, LSTMState, MinimalGRUCell, RNNCell
+from rnnkit.cells import GRUCell, LSTMCell, LSTMState, MinimalGRUCell, RNNCell, map_state
 from rnnkit.layers import GRU, LSTM, RNN, Recurrent
 from rnnkit.models.config_checks import check_choice, check_positive, check_probability
 
@@ -128,6 +128,11 @@ def zero_state(cell: CellType, num_layers: int, batch_size: int, hidden_size: in
     """A zero state ``(num_layers, B, H)`` on ``like``'s device and dtype; ``LSTMState(h, c)`` for an LSTM."""
     h = like.new_zeros(num_layers, batch_size, hidden_size)
     return LSTMState(h, torch.zeros_like(h)) if cell == "lstm" else h
+
+
+def select_rows(state: State, index: Tensor) -> State:
+    """Rows ``index (N',)`` of a stacked ``(num_layers * D, N, H)`` state (dim 1), e.g. to reorder beams."""
+    return map_state(lambda part: part.index_select(1, index), state)
 
 
 def check_lengths(lengths: Tensor, batch_size: int, max_len: int, name: str = "lengths") -> None:

@@ -54,7 +54,7 @@ import torch
 from torch import Tensor, nn
 
 from rnnkit.attention import AdditiveAttention, Attention, DotAttention, GeneralAttention, lengths_to_mask
-from rnnkit.cells import LSTMState, map_state
+from rnnkit.cells import LSTMState
 from rnnkit.models.config_checks import (
     check_choice,
     check_padding_idx,
@@ -62,6 +62,7 @@ from rnnkit.models.config_checks import (
     check_positive_or_none,
     check_probability,
 )
+from rnnkit.models.inputs import check_integer_tensor
 from rnnkit.models.recurrence import (
     CellType,
     RecurrentOptions,
@@ -69,6 +70,7 @@ from rnnkit.models.recurrence import (
     check_lengths,
     recurrent_layer,
     run_padded,
+    select_rows,
     zero_state,
 )
 
@@ -214,8 +216,7 @@ class Seq2Seq(nn.Module):
 
     def start(self, src: Tensor, src_lengths: Tensor) -> Seq2SeqState:
         """Encode ``src (B, S)`` with ``src_lengths (B,)``; the decoder's initial state."""
-        if src.dim() != 2 or src.dtype.is_floating_point:
-            raise ValueError(f"src must be an integer tensor (B, S), got {src.dtype} {tuple(src.shape)}")
+        check_integer_tensor(src, "src", ("B", "S"))
         check_lengths(src_lengths, src.size(0), src.size(1), "src_lengths")
         embedded = self.dropout(self.src_embedding(src))  # (B, S, E)
         memory, final = run_padded(self.encoder, embedded, src_lengths)  # (B, S, D*H_e)
@@ -338,9 +339,8 @@ class Seq2Seq(nn.Module):
         def rows(x: Tensor | None) -> Tensor | None:
             return None if x is None else x.index_select(0, index)
 
-        hidden = map_state(lambda part: part.index_select(1, index), state.hidden)  # (L_d, N', H)
         return Seq2SeqState(
-            rows(state.mask), rows(state.memory), rows(state.projected_keys), hidden,
+            rows(state.mask), rows(state.memory), rows(state.projected_keys), select_rows(state.hidden, index),
             rows(state.context), rows(state.feed),
         )
 

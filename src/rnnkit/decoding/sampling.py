@@ -38,9 +38,9 @@ def filter_logits(
         if not 0.0 < top_p <= 1.0:
             raise ValueError(f"top_p must be in (0, 1], got {top_p}")
         sorted_logits, order = logits.sort(dim=-1, descending=True)  # (N, V)
-        cumulative = sorted_logits.softmax(-1).cumsum(-1)  # (N, V)
+        probs = sorted_logits.softmax(-1)  # (N, V)
         # Drop a token when the tokens before it already reach top_p; the first token always stays.
-        drop_sorted = (cumulative - sorted_logits.softmax(-1)) >= top_p
+        drop_sorted = (probs.cumsum(-1) - probs) >= top_p
         drop = drop_sorted.scatter(-1, order, drop_sorted)  # back to vocabulary order
         logits = logits.masked_fill(drop, float("-inf"))
     return logits

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from tests.cli.conftest import SMALL, TINY
 
+from rnnkit.cli.main import main
 from rnnkit.tasks import load_run
 
 WORDS = "the cat sat on a mat dog ran far away good bad fun dull rain sun".split()
@@ -125,6 +126,25 @@ def test_a_malformed_file_is_named_with_its_line(rnnkit, tmp_path, task, name, c
     code, out, err = rnnkit("train", task, "--data", str(data), "--run", str(tmp_path / "run"), *TINY)
     assert code == 2 and not out
     assert err.startswith(f"error: {data}:{where}: ") and problem in err
+
+
+def test_user_errors_are_one_line_and_faults_keep_their_traceback(rnnkit, tmp_path, monkeypatch):
+    data = tmp_path / "labels.tsv"
+    data.write_text(_label_tsv(random.Random(2)), encoding="utf-8")
+    run = ("train", "classify", "--data", str(data), "--run", str(tmp_path / "run"), *TINY)
+    code, _, err = rnnkit(*run, "--task.batch_size", "0")
+    assert code == 2 and err == "error: ClassifyOptions.batch_size must be at least 1, got 0\n"
+    code, _, err = rnnkit(*run, "--task.read", '{"sheet": 2}')
+    assert code == 2 and "reader takes no option sheet" in err
+    code, _, err = rnnkit(*run[:3], str(tmp_path / "missing.tsv"), *run[4:])
+    assert code == 2 and "no such file" in err
+
+    def broken(*args: object) -> None:
+        raise ValueError("a bug deep down")
+
+    monkeypatch.setattr("rnnkit.cli.main.run_train", broken)
+    with pytest.raises(ValueError, match="a bug deep down"):
+        main(list(run))
 
 
 def test_reader_options_are_kept_with_the_run(rnnkit, tmp_path):

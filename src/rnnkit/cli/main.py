@@ -16,9 +16,14 @@ from rnnkit.cli import commands
 from rnnkit.cli.config_files import toml_configs_as_json
 from rnnkit.cli.train import run as run_train
 from rnnkit.cli.train import task_parser
-from rnnkit.data import DataFormatError, DatasetNotInstalledError
-from rnnkit.tasks import TASKS
+from rnnkit.data import DataFormatError, DataOptionError
+from rnnkit.tasks import TASKS, ConfigError, TaskError
 from rnnkit.training import CheckpointError
+
+# What a user can correct: a malformed file or a reader option it does not take, a rejected option value,
+# a request the task cannot serve, a missing file (a data package not installed included), a checkpoint
+# that cannot be read. Anything else is a fault in the program and keeps its traceback.
+USER_ERRORS = (DataFormatError, DataOptionError, ConfigError, TaskError, FileNotFoundError, CheckpointError)
 
 COMMANDS = {
     "eval": (commands.eval_parser, commands.run_eval, "report a trained model's metrics"),
@@ -53,7 +58,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_train(cfg.train.task, cfg.train[cfg.train.task])
         _, run, _ = COMMANDS[cfg.command]
         return run(cfg[cfg.command])
-    except (DataFormatError, DatasetNotInstalledError, CheckpointError, OSError, ValueError) as error:
+    except USER_ERRORS as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
 

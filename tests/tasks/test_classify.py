@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from rnnkit.data import ClassificationExample, SeriesExample
-from rnnkit.tasks import ClassifyOptions, ClassifyTask
+from rnnkit.tasks import ClassifyOptions, ClassifyTask, TaskError
 from rnnkit.tasks.splits import Splits, read_splits
 
 
@@ -45,3 +45,5 @@ def test_step_and_evaluate_agree_on_accuracy():
     out = task.step(model, batch, None)
     metrics = task.evaluate(model, train)
     assert metrics["accuracy"] == pytest.approx(out.logs["accuracy"]) and metrics["examples"] == 4
+    with pytest.raises(TaskError, match="1 labels the run was not trained on: 'meh'"):
+        task.evaluate(model, (ClassificationExample(("fun",), "meh"),))

@@ -154,6 +154,15 @@ class TaskAdapter(ABC):
     def batches(self, examples: Sequence[Any], *, train: bool, seed: int = 0) -> Any:
         """A deterministic, resumable batch source over ``examples`` (shuffled when ``train``)."""
 
+    def check_known(self, name: str, symbols: Iterable[str], what: str) -> None:
+        """Every one of ``symbols`` is in vocabulary ``name``: a run cannot score a label, tag or condition
+        it was never trained on (other data given to ``rnnkit eval`` may hold one)."""
+        vocab = self.vocab(name)
+        unknown = sorted({s for s in symbols if s not in vocab})
+        if unknown:
+            shown = ", ".join(map(repr, unknown[:5])) + (" ..." if len(unknown) > 5 else "")
+            raise TaskError(f"{len(unknown)} {what} the run was not trained on: {shown}")
+
     def vocab(self, name: str) -> Vocab:
         if name not in self.vocabs:
             raise RuntimeError(f"the {self.name} task has no {name!r} vocabulary yet: call fit() or load() first")

@@ -109,6 +109,7 @@ class ClassifyTask(TaskAdapter):
     def batches(self, examples: Sequence[Any], *, train: bool, seed: int = 0) -> Any:
         o = self.options
         size = o.batch_size if train else o.eval_batch_size
+        self.check_known("labels", (e.label for e in examples), "labels")
         if self.series:
             stats = {}
             if "mean" in self.fitted:

@@ -70,6 +70,7 @@ class GenerateTask(TaskAdapter):
 
     def batches(self, examples: Sequence[Any], *, train: bool, seed: int = 0) -> Any:
         o = self.options
+        self.check_known("conditions", (e.condition for e in examples), "conditions")
         return generation_source(
             examples, self.vocab("conditions"), self.vocab("tokens"),
             batch_size=o.batch_size if train else o.eval_batch_size, seed=seed, shuffle=train, max_len=o.max_len,

@@ -70,6 +70,7 @@ class HANTask(TaskAdapter):
 
     def batches(self, examples: Sequence[Any], *, train: bool, seed: int = 0) -> Any:
         o = self.options
+        self.check_known("labels", (e.label for e in examples), "labels")
         return document_source(
             examples, self.vocab("tokens"), self.vocab("labels"),
             batch_size=o.batch_size if train else o.eval_batch_size, seed=seed, shuffle=train,

@@ -65,6 +65,7 @@ class TagTask(TaskAdapter):
 
     def batches(self, examples: Sequence[Any], *, train: bool, seed: int = 0) -> Any:
         size = self.options.batch_size if train else self.options.eval_batch_size
+        self.check_known("tags", (t for e in examples for t in e.tags), "tags")
         return tagging_source(examples, self.vocab("tokens"), self.vocab("tags"), batch_size=size, seed=seed,
                               shuffle=train)
 

@@ -57,13 +57,19 @@ def classification_step(logits: torch.Tensor, labels: torch.Tensor) -> StepOutpu
     return StepOutput(loss, {"accuracy": accuracy(logits.detach(), labels)}, None, weight=float(labels.numel()))
 
 
-def evaluate_classifier(task: TaskAdapter, model: nn.Module, examples: Sequence[Any]) -> dict[str, float]:
-    """Accuracy and mean loss over ``examples`` (the adapter's evaluation batches and step)."""
-    means, count = task.mean_over(model, task.batches(examples, train=False))
-    return {"accuracy": means["accuracy"], "loss": means["loss"], "examples": count}
+class LabelTask(TaskAdapter):
+    """What the tasks with one label per input (classify, han) share: accuracy over examples."""
+
+    metric_names = ("accuracy", "loss")
+
+    def evaluate(self, model: nn.Module, examples: Sequence[Any], **options: Any) -> dict[str, float]:
+        """Accuracy and mean loss over ``examples`` (the adapter's evaluation batches and step)."""
+        self.refuse_options(options)
+        means, count = self.mean_over(model, self.batches(examples, train=False))
+        return {"accuracy": means["accuracy"], "loss": means["loss"], "examples": count}
 
 
-class ClassifyTask(TaskAdapter):
+class ClassifyTask(LabelTask):
     """Sequence classification (:class:`rnnkit.models.SequenceClassifier`)."""
 
     name = "classify"
@@ -74,7 +80,6 @@ class ClassifyTask(TaskAdapter):
     derived_fields = ("num_outputs", "vocab_size", "input_size", "padding_idx", "task")
     model_defaults = {"cell": "gru", "bidirectional": True, "pooling": "attention", "hidden_size": 128}
     default_data = "builtin:bbc-news"
-    metric_names = ("accuracy", "loss")
     options: ClassifyOptions
 
     @property
@@ -123,10 +128,6 @@ class ClassifyTask(TaskAdapter):
     def step(self, model: nn.Module, batch: Any, carry: Any) -> StepOutput:
         inputs = batch.series if self.series else batch.tokens
         return classification_step(model(inputs, batch.lengths).logits, batch.labels)
-
-    def evaluate(self, model: nn.Module, examples: Sequence[Any], **options: Any) -> dict[str, float]:
-        self.refuse_options(options)
-        return evaluate_classifier(self, model, examples)
 
     @torch.no_grad()
     def predict(self, model: nn.Module, lines: Iterable[str], **options: Any) -> Iterator[str]:

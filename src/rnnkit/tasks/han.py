@@ -20,8 +20,8 @@ from torch import nn
 
 from rnnkit.data import DocumentExample, Vocab, document_source, split_document
 from rnnkit.models import HANConfig, HierarchicalAttentionNetwork
-from rnnkit.tasks.base import TaskAdapter, TaskOptions
-from rnnkit.tasks.classify import class_names, classification_step, evaluate_classifier
+from rnnkit.tasks.base import TaskOptions
+from rnnkit.tasks.classify import LabelTask, class_names, classification_step
 from rnnkit.tasks.splits import Splits
 from rnnkit.training.task import StepOutput
 
@@ -42,7 +42,7 @@ class HANOptions(TaskOptions):
         self.check_at_least(1, "min_freq")
 
 
-class HANTask(TaskAdapter):
+class HANTask(LabelTask):
     """Hierarchical document classification (:class:`rnnkit.models.HierarchicalAttentionNetwork`)."""
 
     name = "han"
@@ -52,7 +52,6 @@ class HANTask(TaskAdapter):
     model_config_class = HANConfig
     derived_fields = ("vocab_size", "num_classes", "padding_idx")
     default_data = "builtin:shakespeare-scenes"
-    metric_names = ("accuracy", "loss")
     options: HANOptions
 
     def fit(self, splits: Splits) -> None:
@@ -87,10 +86,6 @@ class HANTask(TaskAdapter):
         if self.options.separator is not None and not data.startswith("builtin:"):
             options.setdefault("separator", self.options.separator)
         return options
-
-    def evaluate(self, model: nn.Module, examples: Sequence[Any], **options: Any) -> dict[str, float]:
-        self.refuse_options(options)
-        return evaluate_classifier(self, model, examples)
 
     @torch.no_grad()
     def predict(self, model: nn.Module, lines: Iterable[str], **options: Any) -> Iterator[str]:

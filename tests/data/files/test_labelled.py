@@ -61,11 +61,8 @@ def test_conditioned_text_puts_the_condition_first(tmp_path):
     ("text,label\na,\n", 2, "empty label"),
     ("only one column\n", 1, "at least a text and a label"),
 ])
-def test_malformed_rows_name_file_and_line(tmp_path, content, line, problem):
-    f = tmp_path / "bad.csv"
-    f.write_text(content, encoding="utf-8")
-    with pytest.raises(DataFormatError, match=rf"bad\.csv:{line}: .*{problem}"):
-        read_labelled(f)
+def test_malformed_rows_name_file_and_line(refuses, content, line, problem):
+    refuses(read_labelled, "bad.csv", content, line, problem)
 
 
 def test_header_without_known_names(tmp_path):

@@ -159,7 +159,8 @@ def _read_files(
     options: dict[str, Any],
 ) -> Splits:
     kind = FILE_KINDS[task]
-    if kind == "classification" and is_series(train, id_column=options.get("id_column", "series")):
+    layout = {"id_column": options.get("id_column", "series"), "delimiter": options.get("delimiter") or ","}
+    if kind == "classification" and is_series(train, **layout):
         kind = "series-classification"
     if tokenizer != "auto":
         if kind not in TOKENIZER_OPTIONS:

@@ -42,7 +42,7 @@ def test_local_copy(tmp_path):
         for i in range(10):
             (tmp_path / cls / f"{i:03}.txt").write_text(text, encoding="utf-8")
     d = load_bbc_news(tmp_path, view="sentences", lowercase=False)
-    assert d.sizes() == {"train": 16, "valid": 2, "test": 2}
+    assert d.sizes() == {"train": 16, "valid": 2, "test": 2} and d.tokenizer == "words"  # as the words were split
     assert d["train"][0].sentences == (("Title", "one"), ("First", "para", "."), ("Second", "sentence", "."),
                                        ("More", "."))
     (tmp_path / "b" / "010.txt").write_text("\n\n", encoding="utf-8")

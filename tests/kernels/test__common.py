@@ -1,0 +1,37 @@
+"""The scan kernels' shared pieces against their formulas written plainly."""
+
+import pytest
+import torch
+
+from rnnkit.kernels._common import check_scan, recurrent_grad, weight_grad_t
+
+B, H, G = 3, 4, 2
+
+
+@pytest.mark.parametrize("masked", [False, True])
+@pytest.mark.parametrize("first_step", [False, True])
+def test_recurrent_grad_is_dy_prev_plus_masked_product(masked, first_step):
+    d_gates, w = torch.randn(B, G * H, dtype=torch.float64), torch.randn(G * H, H, dtype=torch.float64)
+    m = torch.rand(B, H, dtype=torch.float64) if masked else None
+    dy_prev = None if first_step else torch.randn(B, H, dtype=torch.float64)
+    want = (d_gates @ w) * (1 if m is None else m) + (0 if dy_prev is None else dy_prev)
+    torch.testing.assert_close(recurrent_grad(d_gates, w, m, dy_prev), want, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("T", [1, 5])
+@pytest.mark.parametrize("masked", [False, True])
+def test_weight_grad_t_sums_every_step_with_h0_first(T, masked):
+    h0, ys = torch.randn(B, H, dtype=torch.float64), torch.randn(T, B, H, dtype=torch.float64)
+    d_gates = torch.randn(T, B, G * H, dtype=torch.float64)
+    m = torch.rand(B, H, dtype=torch.float64) if masked else None
+    h_prev = torch.cat([h0[None], ys[:-1]])  # (T, B, H): h_{t-1}
+    h_in = h_prev if m is None else h_prev * m
+    want = sum(h_in[t].T @ d_gates[t] for t in range(T))  # (H, G*H)
+    torch.testing.assert_close(weight_grad_t(h0, ys, d_gates, m), want, rtol=0, atol=1e-12)
+
+
+def test_check_scan_names_the_keep_mask_by_its_argument():
+    xp, h0, w = torch.zeros(5, B, G * H), torch.zeros(B, H), torch.zeros(G * H, H)
+    assert check_scan("k", xp, h0, w, G, None, keep_h=torch.zeros(5, B, 1)) == (5, B, H)
+    with pytest.raises(ValueError, match="k: keep_c must be"):
+        check_scan("k", xp, h0, w, G, None, keep_h=None, keep_c=torch.zeros(5, B, 2))

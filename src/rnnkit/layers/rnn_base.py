@@ -159,7 +159,9 @@ class RNNBase(nn.Module):
             biases = [self._input_bias(layer, d) for d in range(D)] if self.bias else None
             weight = weights[0] if D == 1 else torch.cat(weights)  # (D*G*H, in)
             bias = None if biases is None else biases[0] if D == 1 else torch.cat(biases)
-            xp = input_projection(u, weight, bias).chunk(D, -1)  # D x (T, B, G*H)
+            projected = input_projection(u, weight, bias)  # (T, B, D*G*H)
+            # one direction: no chunk, whose backward would copy the whole gradient into a new buffer
+            xp = (projected,) if D == 1 else projected.chunk(D, -1)  # D x (T, B, G*H)
             outs = []
             for d in range(D):
                 h0 = map_state(lambda t: t[layer * D + d], hx)

@@ -67,6 +67,7 @@ def test_quick_run_numbers_are_positive_and_consistent(quick_report):
             assert row.ratio_fwd is None and row.passed is None, row  # references are not judged
         else:
             assert row.ratio_fwd is not None and row.passed in (True, False) and row.target, row
+            assert set(row.missed) <= {"fwd", "f+b", "ref", "loop"}, row
     assert all(g > 0 for g in quick_report.peaks.values())
     assert set(quick_report.cpu_shares) == {s.label for s in rnn_speed.QUICK_SHAPES}
     assert all(share > 0 for share in quick_report.cpu_shares.values())
@@ -81,7 +82,11 @@ def test_report_text_has_environment_every_row_and_the_verdict_count(quick_repor
     judged = [r for r in quick_report.rows if r.passed is not None]
     misses = sum(not r.passed for r in judged)
     assert f"targets: {len(judged) - misses} PASS, {misses} MISS" in text
-    assert text.count("MISS ") >= 2 * misses  # once in the table and once in the list of misses
+    for row in judged:
+        assert row.passed == (not row.missed), row
+        if not row.passed:
+            assert f"MISS({','.join(row.missed)})" in text
+            assert f"  MISS {row.label} [{row.shape}]: {', '.join(row.missed)}" in text
 
 
 def test_only_and_shapes_select_rows():

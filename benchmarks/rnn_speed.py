@@ -265,10 +265,6 @@ class Report:
     footer: list[str] = dataclasses.field(default_factory=list)
     cpu_shares: dict[str, float] = dataclasses.field(default_factory=dict)  # per shape, see ``measure``
 
-    @property
-    def peak(self) -> float:
-        return max(self.peaks.values())
-
 
 def matmul_flops(shape: Shape, gates: int, transitions: int = 0) -> float:
     """FLOPs of the matrix products of one forward pass: 2 per multiply-add.

@@ -492,7 +492,8 @@ def run(argv: Sequence[str] | None = None) -> Report:
     elapsed = (datetime.datetime.now().astimezone() - started).total_seconds()
     header = [
         f"rnnkit speed benchmark, {started:%Y-%m-%d %H:%M %Z}",
-        f"rnnkit {rnnkit.__version__} (git {_git_commit()}), torch {torch.__version__}, Python {platform.python_version()}",
+        f"rnnkit {rnnkit.__version__} (git {_git_commit()}), torch {torch.__version__}, "
+        f"Python {platform.python_version()}",
         f"CPU: {_cpu_model()}, {os.cpu_count()} logical CPUs; torch threads: {torch.get_num_threads()}, "
         f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', '')}",
         f"load average (1, 5, 15 min) at start: {load_start}",

@@ -5,7 +5,8 @@ import pytest
 import torch
 from torch import nn
 
-from rnnkit.cells import LSTMCell, LSTMState
+from rnnkit.cells import LSTMCell, LSTMState, scan_steps
+from rnnkit.cells import lstm as lstm_module
 
 D = torch.float64
 OPTIONS = [
@@ -143,3 +144,75 @@ def test_with_input_size_keeps_options():
     for name in ("hidden_size", "bias", "peephole", "layer_norm", "forget_bias", "proj_size", "ln_eps"):
         assert getattr(other, name) == getattr(cell, name)
 
+
+
+def _spy(monkeypatch) -> list[str]:
+    """Record, in order, which of the cell's whole-sequence paths ran: torch_lstm, lstm_scan or scan_steps."""
+    calls = []
+    for name in ("torch_lstm", "lstm_scan", "scan_steps"):
+        real = getattr(lstm_module, name)
+
+        def record(*args, _name=name, _real=real, **kwargs):
+            calls.append(_name)
+            return _real(*args, **kwargs)
+
+        monkeypatch.setattr(lstm_module, name, record)
+    return calls
+
+
+@pytest.mark.parametrize("bias", [True, False])
+@pytest.mark.parametrize("options", OPTIONS, ids=str)
+@pytest.mark.parametrize("with_keep", [False, True])
+@pytest.mark.parametrize("with_mask", [False, True])
+def test_scan_takes_torch_lstm_exactly_for_the_plain_equations(bias, options, with_keep, with_mask, monkeypatch):
+    calls = _spy(monkeypatch)
+    cell = LSTMCell(3, 4, bias, **options)
+    R = options["proj_size"] or 4
+    x, state = torch.randn(5, 2, 3), cell.initial_state(2)
+    keep = LSTMState(torch.zeros(5, 2, 1), torch.zeros(5, 2, 1)) if with_keep else None
+    mask = torch.ones(2, R) if with_mask else None
+    cell.scan(x, state, keep=keep, recurrent_mask=mask)
+    plain = not options["peephole"] and not options["layer_norm"] and not with_keep and not with_mask
+    if plain:
+        want = "torch_lstm"
+    else:
+        want = "scan_steps" if options["proj_size"] else "lstm_scan"
+    assert calls == [want]
+
+
+@pytest.mark.parametrize("bias", [True, False])
+@pytest.mark.parametrize("proj_size", [0, 2])
+def test_torch_lstm_path_equals_kernel_outputs_and_gradients(bias, proj_size, monkeypatch):
+    """The fused operator and rnnkit's own path (the kernel, or the step loop with a projection) agree."""
+    cell = LSTMCell(3, 4, bias, proj_size=proj_size, dtype=D)
+    with torch.no_grad():
+        for p in cell.parameters():
+            p.add_(0.1 * torch.randn_like(p))
+    x = torch.randn(6, 2, 3, dtype=D, requires_grad=True)
+    s0 = LSTMState(torch.randn(2, proj_size or 4, dtype=D, requires_grad=True),
+                   torch.randn(2, 4, dtype=D, requires_grad=True))
+    inputs = [x, *s0, *cell.parameters()]
+
+    def run() -> list[torch.Tensor]:
+        ys, (h, c) = cell.scan(x, s0)
+        loss = (ys * ys.detach().cos()).sum() + h.sum() + (c * c.detach().sin()).sum()
+        return [ys, h, c, *torch.autograd.grad(loss, inputs)]
+
+    calls = _spy(monkeypatch)
+    fused = run()
+    monkeypatch.setattr(LSTMCell, "_torch_lstm_computes", lambda self, keep, recurrent_mask: False)
+    own = run()
+    assert calls == ["torch_lstm", "scan_steps" if proj_size else "lstm_scan"]
+    for a, b in zip(fused, own, strict=True):
+        torch.testing.assert_close(a, b, rtol=0, atol=1e-10)
+
+
+def test_torch_lstm_path_in_bfloat16_inference():
+    cell = LSTMCell(8, 16)
+    x = torch.randn(7, 3, 8)
+    with torch.no_grad():
+        want, _ = scan_steps(cell, x, cell.initial_state(3))
+        low = cell.to(torch.bfloat16)
+        ys, (h, c) = low.scan(x.bfloat16(), low.initial_state(3))
+    assert ys.dtype == h.dtype == c.dtype == torch.bfloat16
+    torch.testing.assert_close(ys.float(), want, rtol=0, atol=0.05)

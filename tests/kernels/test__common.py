@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from rnnkit.kernels._common import check_scan, recurrent_grad, weight_grad_t
+from rnnkit.kernels._common import bfloat16_in_float32, check_scan, recurrent_grad, to_float32, weight_grad_t
 
 B, H, G = 3, 4, 2
 
@@ -35,3 +35,20 @@ def test_check_scan_names_the_keep_mask_by_its_argument():
     assert check_scan("k", xp, h0, w, G, None, keep_h=torch.zeros(5, B, 1)) == (5, B, H)
     with pytest.raises(ValueError, match="k: keep_c must be"):
         check_scan("k", xp, h0, w, G, None, keep_h=None, keep_c=torch.zeros(5, B, 2))
+
+
+def test_bfloat16_in_float32_up_to_the_limit_and_only_for_bfloat16():
+    w = torch.zeros(G * H, H, dtype=torch.bfloat16)
+    xp = torch.zeros(5, B, G * H, dtype=torch.bfloat16)
+    limit = B * G * H * H  # multiply-adds of one step's recurrent product
+    assert bfloat16_in_float32(xp, w, limit)
+    assert not bfloat16_in_float32(xp, w, limit - 1)
+    assert not bfloat16_in_float32(xp.float(), w.float(), limit)
+
+
+def test_to_float32_keeps_none_and_the_gradient_path():
+    x = torch.ones(2, dtype=torch.bfloat16, requires_grad=True)
+    up, none = to_float32(x, None)
+    assert up.dtype == torch.float32 and none is None
+    (3 * up).sum().backward()
+    assert x.grad.dtype == torch.bfloat16 and x.grad.tolist() == [3.0, 3.0]

@@ -6,6 +6,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+import rnnkit.kernels.gru as gru_module
 from rnnkit.kernels.gru import gru_scan
 from tests.kernels import conftest as shared
 
@@ -141,3 +142,24 @@ def test_strided_xp_and_broadcast_keep():
     got = outputs_and_grads(kernel, wide[..., : 3 * H], h0, w, b, k, m)
     want = outputs_and_grads(ref, wide[..., : 3 * H], h0, w, b, k.expand(T, B, H), m)
     shared.assert_all_close(got, want)
+
+
+def bfloat16_inputs() -> dict:
+    xp, h0, w, b, k, m = inputs(torch.bfloat16, True, "full", True)
+    return {"xp": xp, "h0": h0, "weight_hh": w, "bias_hn": b, "keep": k, "recurrent_mask": m}
+
+
+def test_bfloat16_runs_in_float32_up_to_its_limit(monkeypatch):
+    shared.assert_bfloat16_rule(gru_module, gru_scan, bfloat16_inputs(), monkeypatch)
+
+
+def test_bfloat16_small_product_is_float32_rounded():
+    shared.assert_bfloat16_is_float32_rounded(gru_scan, bfloat16_inputs())
+
+
+def test_bfloat16_large_product_close_to_float32(monkeypatch):
+    monkeypatch.setattr(gru_module, "BFLOAT16_IN_FLOAT32_PRODUCTS", 0)  # the bfloat16 loop itself
+    low = {k: v.detach() for k, v in bfloat16_inputs().items()}
+    with torch.no_grad():
+        got, want = gru_scan(**low), gru_scan(**{k: v.float() for k, v in low.items()})
+    shared.assert_all_close([g.float() for g in got], list(want), atol=0.05)

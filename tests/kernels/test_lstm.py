@@ -10,6 +10,7 @@ import torch.nn.functional as F
 
 import rnnkit.kernels.lstm as lstm_module
 from rnnkit.kernels.lstm import lstm_scan
+from tests.kernels import conftest as shared
 
 OPTIONS = ("peephole", "ln_gates", "ln_cell", "keep", "recurrent_mask")
 COMBOS = [dict(zip(OPTIONS, flags)) for flags in itertools.product((False, True), repeat=len(OPTIONS))]
@@ -186,7 +187,8 @@ def test_float32_close_to_float64(combo):
 
 
 @pytest.mark.parametrize("combo", [COMBOS[0], COMBOS[-1]], ids=combo_id)
-def test_bfloat16_inference_close_to_float32(combo):
+def test_bfloat16_inference_close_to_float32(combo, monkeypatch):
+    monkeypatch.setattr(lstm_module, "BFLOAT16_IN_FLOAT32_PRODUCTS", 0)  # the bfloat16 loop itself
     args, kwargs = make_inputs(12, 8, 16, combo, dtype=torch.bfloat16, seed=8)
     bf16 = {k: v.detach() for k, v in {**args, **kwargs}.items()}
     with torch.no_grad():
@@ -210,6 +212,18 @@ def test_bfloat16_training_runs_in_float32():
     for got, want in zip(grads, grads32):
         assert got.dtype == torch.bfloat16
         assert torch.allclose(got.float(), want, rtol=0.02, atol=0.02 * want.abs().max().item())
+
+
+@pytest.mark.parametrize("combo", [COMBOS[0], COMBOS[-1]], ids=combo_id)
+def test_bfloat16_inference_runs_in_float32_up_to_its_limit(combo, monkeypatch):
+    args, kwargs = make_inputs(5, 2, 3, combo, dtype=torch.bfloat16, seed=10)
+    shared.assert_bfloat16_rule(lstm_module, lstm_scan, {**args, **kwargs}, monkeypatch)
+
+
+@pytest.mark.parametrize("combo", [COMBOS[0], COMBOS[-1]], ids=combo_id)
+def test_bfloat16_small_product_is_float32_rounded(combo):
+    args, kwargs = make_inputs(5, 2, 3, combo, dtype=torch.bfloat16, seed=11)
+    shared.assert_bfloat16_is_float32_rounded(lstm_scan, {**args, **kwargs})
 
 
 def test_mixed_dtypes_are_rejected():

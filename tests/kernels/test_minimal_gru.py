@@ -5,6 +5,7 @@ import itertools
 import pytest
 import torch
 
+import rnnkit.kernels.minimal_gru as minimal_gru_module
 from rnnkit.kernels.minimal_gru import minimal_gru_scan
 from tests.kernels import conftest as shared
 
@@ -94,3 +95,24 @@ def test_no_input_requires_grad_records_nothing():
 
 def test_outputs_are_tensors_of_their_own():
     shared.assert_outputs_are_tensors_of_their_own(minimal_gru_scan, *inputs(torch.float32, None, False)[:3])
+
+
+def bfloat16_inputs() -> dict:
+    xp, h0, w, k, m = inputs(torch.bfloat16, "full", True)
+    return {"xp": xp, "h0": h0, "weight_hh": w, "keep": k, "recurrent_mask": m}
+
+
+def test_bfloat16_runs_in_float32_up_to_its_limit(monkeypatch):
+    shared.assert_bfloat16_rule(minimal_gru_module, minimal_gru_scan, bfloat16_inputs(), monkeypatch)
+
+
+def test_bfloat16_small_product_is_float32_rounded():
+    shared.assert_bfloat16_is_float32_rounded(minimal_gru_scan, bfloat16_inputs())
+
+
+def test_bfloat16_large_product_close_to_float32(monkeypatch):
+    monkeypatch.setattr(minimal_gru_module, "BFLOAT16_IN_FLOAT32_PRODUCTS", 0)  # the bfloat16 loop itself
+    low = {k: v.detach() for k, v in bfloat16_inputs().items()}
+    with torch.no_grad():
+        got, want = minimal_gru_scan(**low), minimal_gru_scan(**{k: v.float() for k, v in low.items()})
+    shared.assert_all_close([g.float() for g in got], list(want), atol=0.05)

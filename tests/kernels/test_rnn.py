@@ -6,6 +6,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+import rnnkit.kernels.rnn as rnn_module
 from rnnkit.kernels.rnn import rnn_scan
 from tests.kernels import conftest as shared
 
@@ -112,3 +113,25 @@ def test_no_input_requires_grad_records_nothing():
 
 def test_outputs_are_tensors_of_their_own():
     shared.assert_outputs_are_tensors_of_their_own(rnn_scan, *inputs(torch.float32, None, False)[:3])
+
+
+def bfloat16_inputs() -> dict:
+    xp, h0, w, k, m = inputs(torch.bfloat16, "full", True)
+    return {"xp": xp, "h0": h0, "weight_hh": w, "nonlinearity": "tanh", "keep": k, "recurrent_mask": m}
+
+
+def test_bfloat16_runs_in_float32_up_to_its_limit(monkeypatch):
+    shared.assert_bfloat16_rule(rnn_module, rnn_scan, bfloat16_inputs(), monkeypatch)
+
+
+def test_bfloat16_small_product_is_float32_rounded():
+    shared.assert_bfloat16_is_float32_rounded(rnn_scan, bfloat16_inputs())
+
+
+def test_bfloat16_large_product_close_to_float32(monkeypatch):
+    monkeypatch.setattr(rnn_module, "BFLOAT16_IN_FLOAT32_PRODUCTS", 0)  # the bfloat16 loop itself
+    low = {k: v.detach() if isinstance(v, torch.Tensor) else v for k, v in bfloat16_inputs().items()}
+    with torch.no_grad():
+        got = rnn_scan(**low)
+        want = rnn_scan(**{k: v.float() if isinstance(v, torch.Tensor) else v for k, v in low.items()})
+    shared.assert_all_close([g.float() for g in got], list(want), atol=0.05)

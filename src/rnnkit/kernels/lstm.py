@@ -59,12 +59,13 @@ chunk stays in cache. After the loop, with every step's errors stacked over time
 
 Precision. float32 and float64 run as written. bfloat16 inputs use bfloat16 only where it pays: the
 recurrent matmul (oneDNN with the weight packed once, accumulating in float32; its result, with xp_t
-added inside oneDNN, is rounded to bfloat16 once; at batch 1, where oneDNN's bfloat16 kernels are slower
-than MKL's float32 ones, the product runs in float32). The gate nonlinearities, the cell state and the
+added inside oneDNN, is rounded to bfloat16 once). The gate nonlinearities, the cell state and the
 layer norms run in float32, so the cell state (a running sum over time) is never rounded to bfloat16;
 ``h_t`` is rounded to bfloat16 once per step, as the next matmul's input and as the output. ``c_T`` is
-returned in ``c0``'s dtype. The backward pass of bfloat16 inputs runs in float32 (the inputs are cast
-up; autograd casts the gradients back).
+returned in ``c0``'s dtype. Two cases run whole in float32, the inputs cast up once and the outputs cast
+back to bfloat16 (by autograd for the gradients): training, and a small recurrent product (at most
+``BFLOAT16_IN_FLOAT32_PRODUCTS`` multiply-adds a step), where oneDNN's bfloat16 product is slower
+than a float32 one.
 """
 
 from __future__ import annotations
@@ -73,7 +74,9 @@ import torch
 from torch import Tensor
 from torch.autograd.function import once_differentiable
 
-from rnnkit.kernels._common import check_scan, check_vector, needs_grad, per_step, recurrent_grad, weight_grad_t
+from rnnkit.kernels._common import (
+    bfloat16_in_float32, check_scan, check_vector, needs_grad, per_step, recurrent_grad, to_float32, weight_grad_t,
+)
 from rnnkit.kernels.linear import prepacked_linear
 
 _KERNEL = "lstm_scan"
@@ -86,6 +89,11 @@ _layer_norm_backward = torch.ops.aten.native_layer_norm_backward.default
 # Elements of one (steps, B, H) slab of backward factors: a chunk's factors and errors (about a dozen
 # such slabs) then fit in a core's L2 cache, and batch-1 sequences of a few hundred steps are one chunk.
 _CHUNK_ELEMENTS = 32768
+# Up to this many multiply-adds a step (batch x 4H x H) bfloat16 inference runs in float32. Measured, one
+# thread: float32 faster at 1.05M (H 256 batch 4: 1.04x the float32 time against 1.37x in bfloat16;
+# H 512 batch 1: 1.10x against 1.21x), bfloat16 faster at 2.1M (H 256 batch 8: 1.09x against 1.18x;
+# H 512 batch 2: 0.67x).
+BFLOAT16_IN_FLOAT32_PRODUCTS = 1 << 20
 
 
 def lstm_scan(
@@ -144,15 +152,17 @@ def lstm_scan(
     dtypes = {name: value.dtype for name, value in named.items() if value is not None}
     if len(set(dtypes.values())) > 1 or xp.dtype not in (torch.float32, torch.float64, torch.bfloat16):
         raise TypeError(f"{_KERNEL}: all tensors must share one dtype of float32, float64, bfloat16; got {dtypes}")
-    if needs_grad(*args[:11]):
-        if xp.dtype == torch.bfloat16:
-            # Training in bfloat16 runs in float32; autograd casts the gradients back to bfloat16.
-            up = [a.float() if a is not None else None for a in args]
-            ys, h_last, c_last = _LSTMScan.apply(*up, ln_eps)
-            return ys.bfloat16(), h_last.bfloat16(), c_last.bfloat16()
-        return _LSTMScan.apply(*args, ln_eps)
-    ys, h_last, c_last, _ = _forward(*args, ln_eps, save=False)
-    return ys, h_last, c_last
+    training = needs_grad(*args[:11])
+    in_float32 = xp.dtype == torch.bfloat16 and (
+        training or bfloat16_in_float32(xp, weight_hh, BFLOAT16_IN_FLOAT32_PRODUCTS)
+    )
+    if in_float32:
+        args = to_float32(*args)
+    if training:
+        ys, h_last, c_last = _LSTMScan.apply(*args, ln_eps)
+    else:
+        ys, h_last, c_last, _ = _forward(*args, ln_eps, save=False)
+    return (ys.bfloat16(), h_last.bfloat16(), c_last.bfloat16()) if in_float32 else (ys, h_last, c_last)
 
 
 def _forward(

@@ -2,7 +2,10 @@ import pytest
 import torch
 from torch import nn
 
-from rnnkit.cells import LSTMState, RecurrentCell, RNNCell, RNNCellBase, map_state, scan_steps
+from rnnkit.cells import (
+    GRUCell, LSTMCell, LSTMState, MinimalGRUCell, RecurrentCell, RNNCell, RNNCellBase, map_state, scan_steps,
+)
+from rnnkit.cells.base import ProjectedInputCell
 from rnnkit.cells.state import state_leaves, unflatten_state
 
 D = torch.float64
@@ -109,3 +112,22 @@ def test_rnn_cell_base_layout_initialisation_and_rebuild():
     assert repr(cell) == "Scaled(3, 4, bias=False, scale=2.0)"
     with pytest.raises(ValueError, match="positive"):
         Scaled(3, 0)
+
+
+@pytest.mark.parametrize("make", [
+    lambda: LSTMCell(3, 4, proj_size=2, dtype=D), lambda: GRUCell(3, 4, dtype=D), lambda: RNNCell(3, 4, dtype=D),
+    lambda: MinimalGRUCell(3, 4, dtype=D),
+])
+def test_projected_input_cells_forward_is_step_of_the_input_projection(make):
+    cell = make()
+    assert isinstance(cell, ProjectedInputCell)
+    x = torch.randn(5, 2, 3, dtype=D)
+    state = map_state(torch.randn_like, cell.initial_state(2))
+    xp = cell.project_input(x)  # (T, B, G*H)
+    for t in range(5):
+        xp_t = torch.nn.functional.linear(x[t], cell.weight_ih, cell.bias_ih)
+        torch.testing.assert_close(xp[t], xp_t, rtol=0, atol=1e-12)
+        y, s = cell(x[t], state)
+        y_step, s_step = cell.step(xp_t, state)
+        assert torch.equal(y, y_step)
+        assert all(torch.equal(a, b) for a, b in zip(state_leaves(s), state_leaves(s_step)))

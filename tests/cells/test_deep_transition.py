@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from rnnkit.cells import DeepTransition, GRUCell, LSTMCell, LSTMState, RNNCell
+from rnnkit.cells import DeepTransition, GRUCell, LSTMCell, LSTMState, MinimalGRUCell, RecurrentCell, RNNCell
 
 D = torch.float64
 
@@ -61,3 +61,54 @@ def test_with_input_size_and_depth_check():
     assert other.transition[0].weight is not cell.transition[0].weight
     with pytest.raises(ValueError, match="depth"):
         DeepTransition(RNNCell(3, 4), depth=0)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: LSTMCell(3, 3, dtype=D),
+        lambda: LSTMCell(3, 4, proj_size=3, peephole=True, dtype=D),
+        lambda: GRUCell(3, 3, dtype=D),
+        lambda: RNNCell(3, 3, nonlinearity="relu", dtype=D),
+        lambda: MinimalGRUCell(3, 3, dtype=D),
+    ],
+)
+def test_scan_with_projections_before_the_loop_equals_the_step_loop(make, check_scan_equals_step_loop):
+    cell = DeepTransition(make(), depth=2, skip=True)
+    check_scan_equals_step_loop(cell, grad_atol=1e-10)
+
+
+def test_scan_projects_all_inputs_at_once_only_for_a_projected_input_cell(monkeypatch):
+    calls = []
+    for cls in (LSTMCell, Leaky):
+        monkeypatch.setattr(cls, "forward", _counting(cls.forward, calls, f"{cls.__name__}.forward"))
+    monkeypatch.setattr(LSTMCell, "project_input", _counting(LSTMCell.project_input, calls, "project_input"))
+    x = torch.randn(5, 2, 3, dtype=D)
+    lstm = DeepTransition(LSTMCell(3, 4, dtype=D))
+    lstm.scan(x, lstm.initial_state(2))
+    assert calls == ["project_input"]
+    calls.clear()
+    leaky = DeepTransition(Leaky(3, 4))
+    leaky.scan(x, leaky.initial_state(2))
+    assert calls == ["Leaky.forward"] * 5
+
+
+class Leaky(RecurrentCell):
+    """A user's cell with only a forward: DeepTransition runs it step by step."""
+
+    def __init__(self, input_size, hidden_size):
+        super().__init__()
+        self.input_size, self.hidden_size = input_size, hidden_size
+        self.W = torch.nn.Linear(input_size + hidden_size, hidden_size, dtype=D)
+
+    def forward(self, x_t, h):
+        h = 0.5 * h + 0.5 * torch.tanh(self.W(torch.cat([x_t, h], -1)))
+        return h, h
+
+
+def _counting(fn, calls, name):
+    def counted(*args, **kwargs):
+        calls.append(name)
+        return fn(*args, **kwargs)
+
+    return counted

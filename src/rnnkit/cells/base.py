@@ -42,11 +42,14 @@ Optional, with the defaults :class:`RecurrentCell` provides:
 from __future__ import annotations
 
 import abc
+from collections.abc import Callable
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
+from rnnkit.cells.projection import input_projection
 from rnnkit.cells.state import State, map_state, state_leaves
 
 
@@ -132,6 +135,26 @@ class RNNCellBase(RecurrentCell):
         return f"{self.input_size}, {self.hidden_size}{options}"
 
 
+class ProjectedInputCell(RNNCellBase):
+    """A cell whose equations start from the input projection ``xp_t = W_ih x_t + b_ih`` (all built-in cells).
+
+    The subclass writes them in :meth:`step`, which takes ``xp_t`` ready-made; ``forward`` computes it
+    for one step, and :meth:`project_input` for a whole sequence in one matmul, so that a wrapper running
+    the steps itself (``DeepTransition.scan``) keeps that product out of its loop.
+    """
+
+    def forward(self, x_t: Tensor, state: State, *, recurrent_mask: Tensor | None = None) -> tuple[Tensor, State]:
+        return self.step(F.linear(x_t, self.weight_ih, self.bias_ih), state, recurrent_mask=recurrent_mask)
+
+    @abc.abstractmethod
+    def step(self, xp_t: Tensor, state: State, *, recurrent_mask: Tensor | None = None) -> tuple[Tensor, State]:
+        """One step from ``xp_t = W_ih x_t + b_ih`` (B, G*H) and ``s_{t-1}`` to ``(y_t, s_t)``."""
+
+    def project_input(self, x: Tensor) -> Tensor:
+        """``x (T, B, input_size)`` to ``x W_ih^T + b_ih`` of shape (T, B, G*H), every step in one matmul."""
+        return input_projection(x, self.weight_ih, self.bias_ih)
+
+
 def _default_factory(
     module: nn.Module, dtype: torch.dtype | None, device: torch.device | None
 ) -> tuple[torch.dtype, torch.device]:
@@ -157,12 +180,15 @@ def scan_steps(
     *,
     keep: State | None = None,
     recurrent_mask: Tensor | None = None,
+    step: Callable[..., tuple[Tensor, State]] | None = None,
 ) -> tuple[Tensor, State]:
     """Run ``cell.forward`` over ``x (T, B, input_size)``, one step at a time.
 
     With ``keep``: ``s_t = keep_t * s_{t-1} + (1 - keep_t) * s~_t`` and ``y_t = cell.output(s_t)``.
-    The steps come from ``x.unbind(0)``: indexing ``x[t]`` in a loop would make the backward pass
-    accumulate a full-size gradient of ``x`` at every step (quadratic in T).
+    ``step`` replaces ``cell.forward`` (same signature) for a loop over other per-step inputs, such as
+    input projections ``(T, B, G*H)`` computed beforehand. The steps come from ``x.unbind(0)``: indexing
+    ``x[t]`` in a loop would make the backward pass accumulate a full-size gradient of ``x`` at every
+    step (quadratic in T).
     """
     if recurrent_mask is not None and not getattr(cell, "supports_recurrent_mask", False):
         raise ValueError(f"{type(cell).__name__} does not take a recurrent_mask (supports_recurrent_mask is False)")
@@ -173,7 +199,7 @@ def scan_steps(
         keeps = list(zip(*per_leaf))
     ys = []
     for t, x_t in enumerate(x.unbind(0)):
-        y_t, new_state = cell(x_t, state, **extra)
+        y_t, new_state = (cell if step is None else step)(x_t, state, **extra)
         if keeps is not None:
             it = iter(keeps[t])
             keep_t = map_state(lambda _: next(it), state)

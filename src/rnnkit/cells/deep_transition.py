@@ -7,7 +7,7 @@ from typing import Callable
 import torch
 from torch import Tensor, nn
 
-from rnnkit.cells.base import RecurrentCell, cell_output
+from rnnkit.cells.base import ProjectedInputCell, RecurrentCell, cell_output, scan_steps
 from rnnkit.cells.state import State, state_leaves, unflatten_state
 
 
@@ -60,13 +60,38 @@ class DeepTransition(RecurrentCell):
         return cell_output(self.cell, state)
 
     def forward(self, x_t: Tensor, state: State, *, recurrent_mask: Tensor | None = None) -> tuple[Tensor, State]:
+        return self.cell(x_t, self._transition(state, recurrent_mask))
+
+    def step(self, xp_t: Tensor, state: State, *, recurrent_mask: Tensor | None = None) -> tuple[Tensor, State]:
+        """One step from the wrapped cell's input projection ``xp_t`` (see :meth:`scan`)."""
+        return self.cell.step(xp_t, self._transition(state, recurrent_mask))
+
+    def _transition(self, state: State, recurrent_mask: Tensor | None) -> State:
+        """The state with ``h_{t-1}`` replaced by ``h'_{t-1}``, the output of the transition MLP."""
         h, *rest = state_leaves(state)
         u_0 = h if recurrent_mask is None else recurrent_mask * h
         u = u_0
         for W_k in self.transition:
             u = self.activation(W_k(u))
         h_prime = u_0 + u if self.skip else u
-        return self.cell(x_t, unflatten_state(state, [h_prime, *rest]))
+        return unflatten_state(state, [h_prime, *rest])
+
+    def scan(
+        self, x: Tensor, state: State, *, keep: State | None = None, recurrent_mask: Tensor | None = None
+    ) -> tuple[Tensor, State]:
+        """All steps, one at a time (the transition MLP sits inside the recurrence, so no fused kernel runs it).
+
+        When the wrapped cell takes its input projection ready-made (a ``ProjectedInputCell``: every
+        built-in cell), the projections of all steps are one matmul before the loop instead of one small
+        matmul and one module call a step. Measured around an LSTM cell, H 256, 100 steps: 24% less time
+        at batch 1 in inference, 21-23% less at batch 1 and 8 in training, the same at batch 32 (H 512);
+        4-8% more in training at batch 64, where the projections' gradient arrives as one more
+        (T, B, 4H) buffer to fill.
+        """
+        if not isinstance(self.cell, ProjectedInputCell):
+            return scan_steps(self, x, state, keep=keep, recurrent_mask=recurrent_mask)
+        xp = self.cell.project_input(x)  # (T, B, G*H)
+        return scan_steps(self, xp, state, keep=keep, recurrent_mask=recurrent_mask, step=self.step)
 
     def with_input_size(self, input_size: int) -> DeepTransition:
         return DeepTransition(self.cell.with_input_size(input_size), self.depth, self.activation, self.skip)

@@ -6,13 +6,13 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from rnnkit.cells.base import RNNCellBase
+from rnnkit.cells.base import ProjectedInputCell
 from rnnkit.cells.projection import input_projection
 
 from rnnkit.kernels.gru import gru_scan
 
 
-class GRUCell(RNNCellBase):
+class GRUCell(ProjectedInputCell):
     r"""One step of a GRU (Cho et al. 2014; seed 001, seed 002 sec. 4.3.2) in ``torch.nn``'s formulation.
 
     .. math::
@@ -47,9 +47,9 @@ class GRUCell(RNNCellBase):
         super().__init__(input_size, hidden_size, bias, device=device, dtype=dtype)
         self.reset_parameters()
 
-    def forward(self, x_t: Tensor, h: Tensor, *, recurrent_mask: Tensor | None = None) -> tuple[Tensor, Tensor]:
+    def step(self, xp_t: Tensor, h: Tensor, *, recurrent_mask: Tensor | None = None) -> tuple[Tensor, Tensor]:
         m_h = h if recurrent_mask is None else recurrent_mask * h
-        x_r, x_z, x_n = F.linear(x_t, self.weight_ih, self.bias_ih).chunk(3, 1)
+        x_r, x_z, x_n = xp_t.chunk(3, 1)
         h_r, h_z, h_n = F.linear(m_h, self.weight_hh, self.bias_hh).chunk(3, 1)
         r = torch.sigmoid(x_r + h_r)
         z = torch.sigmoid(x_z + h_z)

@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from rnnkit.cells.base import RNNCellBase, check_sizes, scan_steps
+from rnnkit.cells.base import ProjectedInputCell, check_sizes, scan_steps
 from rnnkit.cells.projection import input_projection, summed_bias
 from rnnkit.cells.state import LSTMState
 
@@ -16,7 +16,7 @@ from rnnkit.kernels.lstm import lstm_scan
 from rnnkit.kernels.torch_lstm import torch_lstm
 
 
-class LSTMCell(RNNCellBase):
+class LSTMCell(ProjectedInputCell):
     r"""One step of an LSTM (Hochreiter & Schmidhuber 1997; seed 000 eq. 3-9, seed 001), as ``torch.nn``.
 
     .. math::
@@ -124,12 +124,12 @@ class LSTMCell(RNNCellBase):
         h = torch.zeros(batch_size, self.output_size, **kw)  # (B, P or H)
         return LSTMState(h, torch.zeros(batch_size, self.hidden_size, **kw))
 
-    def forward(
-        self, x_t: Tensor, state: LSTMState, *, recurrent_mask: Tensor | None = None
+    def step(
+        self, xp_t: Tensor, state: LSTMState, *, recurrent_mask: Tensor | None = None
     ) -> tuple[Tensor, LSTMState]:
         h, c = state
         m_h = h if recurrent_mask is None else recurrent_mask * h
-        a = F.linear(x_t, self.weight_ih, self.bias_ih) + F.linear(m_h, self.weight_hh, self.bias_hh)  # (B, 4H)
+        a = xp_t + F.linear(m_h, self.weight_hh, self.bias_hh)  # (B, 4H)
         a = self._ln_gates(a)
         a_i, a_f, a_g, a_o = a.chunk(4, 1)
         i = torch.sigmoid(a_i + _peep(self.weight_ci, c))

@@ -6,13 +6,13 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from rnnkit.cells.base import RNNCellBase
+from rnnkit.cells.base import ProjectedInputCell
 from rnnkit.cells.projection import input_projection, summed_bias
 
 from rnnkit.kernels.minimal_gru import minimal_gru_scan
 
 
-class MinimalGRUCell(RNNCellBase):
+class MinimalGRUCell(ProjectedInputCell):
     r"""One step of the single-gate GRU of seed 000 (eq. 10-14), where the memory is the output.
 
     .. math::
@@ -45,9 +45,9 @@ class MinimalGRUCell(RNNCellBase):
         super().__init__(input_size, hidden_size, bias, device=device, dtype=dtype)
         self.reset_parameters()
 
-    def forward(self, x_t: Tensor, h: Tensor, *, recurrent_mask: Tensor | None = None) -> tuple[Tensor, Tensor]:
+    def step(self, xp_t: Tensor, h: Tensor, *, recurrent_mask: Tensor | None = None) -> tuple[Tensor, Tensor]:
         m_h = h if recurrent_mask is None else recurrent_mask * h
-        a = F.linear(x_t, self.weight_ih, self.bias_ih) + F.linear(m_h, self.weight_hh, self.bias_hh)
+        a = xp_t + F.linear(m_h, self.weight_hh, self.bias_hh)
         a_u, a_c = a.chunk(2, 1)
         gamma_u = torch.sigmoid(a_u)
         c_tilde = torch.tanh(a_c)

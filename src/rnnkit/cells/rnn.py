@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from rnnkit.cells.base import RNNCellBase
+from rnnkit.cells.base import ProjectedInputCell
 from rnnkit.cells.projection import input_projection, summed_bias
 
 from rnnkit.kernels.rnn import rnn_scan
@@ -16,7 +16,7 @@ from rnnkit.kernels.rnn import rnn_scan
 _ACTIVATIONS = {"tanh": torch.tanh, "relu": torch.relu}
 
 
-class RNNCell(RNNCellBase):
+class RNNCell(ProjectedInputCell):
     r"""One step of a simple recurrent network (seed 000 eq. 1, seed 001), as ``torch.nn.RNNCell``.
 
     .. math::
@@ -52,10 +52,10 @@ class RNNCell(RNNCellBase):
     def options(self) -> dict[str, Any]:
         return {"bias": self.bias, "nonlinearity": self.nonlinearity}
 
-    def forward(self, x_t: Tensor, h: Tensor, *, recurrent_mask: Tensor | None = None) -> tuple[Tensor, Tensor]:
+    def step(self, xp_t: Tensor, h: Tensor, *, recurrent_mask: Tensor | None = None) -> tuple[Tensor, Tensor]:
         phi = _ACTIVATIONS[self.nonlinearity]
         m_h = h if recurrent_mask is None else recurrent_mask * h
-        h = phi(F.linear(x_t, self.weight_ih, self.bias_ih) + F.linear(m_h, self.weight_hh, self.bias_hh))
+        h = phi(xp_t + F.linear(m_h, self.weight_hh, self.bias_hh))
         return h, h
 
     def scan(

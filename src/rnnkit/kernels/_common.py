@@ -100,6 +100,16 @@ def per_step(buffer: Tensor, steps: int) -> list[Tensor]:
     return [buffer[0]] * steps
 
 
+def alternating(buffer: Tensor, steps: int) -> list[Tensor]:
+    """``steps`` views taking turns over the two rows of a ``(2, ...)`` buffer: row ``t % 2`` at step ``t``.
+
+    For a state whose previous and current value are all a pass keeps: the two views are made once
+    (indexing ``buffer[t % 2]`` at every step makes a view per step).
+    """
+    rows = buffer.unbind(0)
+    return [rows[t % 2] for t in range(steps)]
+
+
 def recurrent_grad(d_gates: Tensor, weight_hh: Tensor, m: Tensor | None, dy_prev: Tensor | None) -> Tensor:
     """``dL/dys_{t-1} + m * (d_gates W_hh)``: the gradient reaching ``h_{t-1}`` through the recurrent matmul.
 

@@ -75,7 +75,8 @@ from torch import Tensor
 from torch.autograd.function import once_differentiable
 
 from rnnkit.kernels._common import (
-    bfloat16_in_float32, check_scan, check_vector, needs_grad, per_step, recurrent_grad, to_float32, weight_grad_t,
+    alternating, bfloat16_in_float32, check_scan, check_vector, needs_grad, per_step, recurrent_grad, to_float32,
+    weight_grad_t,
 )
 from rnnkit.kernels.linear import prepacked_linear
 
@@ -209,13 +210,13 @@ def _forward(
     else:
         hs_state_buf = torch.empty(2, B, H, **kw)
         hs_state_buf[0] = h0
-        hs_state = [hs_state_buf[t % 2] for t in range(T + 1)]
+        hs_state = alternating(hs_state_buf, T + 1)
     if save:
         cs_buf = torch.empty(T + 1, B, H, **kw)  # (T+1, B, H): c_0 .. c_T
         cs = per_step(cs_buf, T + 1)
     else:
         cs_buf = torch.empty(2, B, H, **kw)  # c_{t-1} and c_t take turns
-        cs = [cs_buf[t % 2] for t in range(T + 1)]
+        cs = alternating(cs_buf, T + 1)
     cs_buf[0] = c0
     gates_buf = torch.empty(rows, B, H4, **kw)  # (T, B, 4H): i, f, g, o after their nonlinearities
     a_raw_buf = torch.empty(rows, B, H4, **kw) if gamma_g is not None else None  # a_t before layer norm

@@ -13,7 +13,13 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 PROMISED = {
-    "README.md": ["True", "torch.Size([3, 5, 32]) torch.Size([4, 3, 16])", "0.0", "2 [2, 2]"],
+    "README.md": [
+        "True",
+        "torch.Size([3, 5, 32]) torch.Size([4, 3, 16])",
+        "0.0",
+        "2 [2, 2]",
+        "torch.bfloat16 torch.Size([100, 64, 256])",
+    ],
     "docs/CELLS.md": [
         "torch.Size([3, 10, 32]) torch.Size([4, 3, 16])",
         "torch.Size([10, 3, 16]) torch.Size([2, 3, 16]) torch.Size([2, 3, 16])",

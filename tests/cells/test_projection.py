@@ -20,3 +20,10 @@ def test_one_matmul_equals_per_step_products():
 def test_summed_bias():
     assert summed_bias(None, None) is None
     assert summed_bias(torch.ones(2), torch.ones(2)).tolist() == [2.0, 2.0]
+
+
+def test_empty_batch_keeps_its_shape():
+    # T*B = 0 leaves the last size of a view(T, B, -1) undetermined; the projection names it
+    w = torch.randn(6, 4)
+    assert input_projection(torch.randn(5, 0, 4), w).shape == (5, 0, 6)
+    assert input_projection(torch.randn(5, 0, 4), w.requires_grad_()).shape == (5, 0, 6)

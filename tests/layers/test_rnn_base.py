@@ -161,3 +161,17 @@ def test_bad_input_and_hidden_shapes():
         m(torch.randn(5, 2, 3), (torch.zeros(2, 2, 4), torch.zeros(2, 3, 4)))
     with pytest.raises(ValueError, match="4-D"):
         L.GRU(3, 4)(torch.randn(1, 5, 2, 3))
+
+
+@pytest.mark.parametrize("mode", list(PAIRS))
+def test_empty_batch_gives_empty_outputs_as_torch_nn(mode):
+    ours_cls, ref_cls = PAIRS[mode]
+    ours, ref = ours_cls(3, 4, 2, bidirectional=True), ref_cls(3, 4, 2, bidirectional=True)
+    x = torch.randn(5, 0, 3, requires_grad=True)
+    out, state = ours(x)
+    out_ref, state_ref = ref(x)
+    assert out.shape == out_ref.shape == (5, 0, 8)
+    for part, part_ref in zip(state if mode == "LSTM" else [state], state_ref if mode == "LSTM" else [state_ref]):
+        assert part.shape == part_ref.shape == (4, 0, 4)
+    out.sum().backward()
+    assert x.grad.shape == x.shape

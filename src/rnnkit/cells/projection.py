@@ -30,7 +30,7 @@ def input_projection(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> T
             out = out.add_(bias)
     else:
         out = linear(x2.detach(), weight.detach(), None if bias is None else bias.detach())
-    return out.view(T, B, -1)  # (T, B, G*H)
+    return out.view(T, B, weight.shape[0])  # (T, B, G*H); sized explicitly, as T*B may be 0
 
 
 def summed_bias(bias_ih: Tensor | None, bias_hh: Tensor | None) -> Tensor | None:

@@ -175,3 +175,14 @@ def test_empty_batch_gives_empty_outputs_as_torch_nn(mode):
         assert part.shape == part_ref.shape == (4, 0, 4)
     out.sum().backward()
     assert x.grad.shape == x.shape
+
+
+@pytest.mark.parametrize("mode", list(PAIRS))
+@pytest.mark.parametrize("batch_first", [False, True])
+def test_empty_sequence_is_refused_by_name(mode, batch_first):
+    # torch.nn refuses T = 0 too; the drop-ins all say so in their own words, not with a reshape error
+    x = torch.randn(2, 0, 3) if batch_first else torch.randn(0, 2, 3)
+    with pytest.raises(ValueError, match="sequence length"):
+        PAIRS[mode][0](3, 4, batch_first=batch_first)(x)
+    with pytest.raises(ValueError, match="sequence length"):
+        PAIRS[mode][0](3, 4)(torch.randn(0, 3))

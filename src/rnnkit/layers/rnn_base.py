@@ -117,6 +117,9 @@ class RNNBase(nn.Module):
         x = input.transpose(0, 1) if self.batch_first and not unbatched else input  # (T, B, I)
         if x.shape[-1] != self.input_size:
             raise ValueError(f"{self.mode}: input.size(-1) must be {self.input_size}, got {x.shape[-1]}")
+        if x.shape[0] == 0:
+            raise ValueError(f"{self.mode}: expected sequence length to be larger than 0, got input of shape "
+                             f"{tuple(input.shape)}")
         hx = self._check_hidden(hx, x.shape[1], x)
         output, h_n = self._forward_tensor(x, hx)
         if unbatched:

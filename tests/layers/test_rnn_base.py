@@ -125,6 +125,7 @@ def test_lstm_returns_named_state_and_initial_uniform_range():
     assert len(m.all_weights) == 1 and len(m.all_weights[0]) == 5
 
 
+@pytest.mark.filterwarnings("ignore:dropout option adds dropout")  # the single layer below is warned of, as in torch
 def test_dropout_acts_between_layers_in_training_only():
     m = L.GRU(3, 8, num_layers=2, dropout=0.5)
     x = torch.randn(4, 2, 3)
@@ -186,3 +187,14 @@ def test_empty_sequence_is_refused_by_name(mode, batch_first):
         PAIRS[mode][0](3, 4, batch_first=batch_first)(x)
     with pytest.raises(ValueError, match="sequence length"):
         PAIRS[mode][0](3, 4)(torch.randn(0, 3))
+
+
+@pytest.mark.parametrize("mode", list(PAIRS))
+def test_dropout_on_one_layer_warns_as_torch_nn(mode):
+    ours_cls, ref_cls = PAIRS[mode]
+    with pytest.warns(UserWarning, match="non-zero dropout expects num_layers greater than 1") as ours:
+        ours_cls(3, 4, dropout=0.5)
+    with pytest.warns(UserWarning) as ref:
+        ref_cls(3, 4, dropout=0.5)
+    assert [str(w.message) for w in ours] == [str(w.message) for w in ref]
+    assert ours[0].filename == __file__  # the warning points at the caller's line

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import torch
 from torch import Tensor
 from torch.nn.utils.rnn import PackedSequence
 
@@ -36,6 +37,22 @@ class LSTM(RNNBase):
 
     gates = 4
     mode = "LSTM"
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        bias: bool = True,
+        batch_first: bool = False,
+        dropout: float = 0.0,
+        bidirectional: bool = False,
+        proj_size: int = 0,
+        device: torch.device | str | None = None,
+        dtype: torch.dtype | None = None,
+    ) -> None:
+        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, proj_size,
+                         device=device, dtype=dtype)
 
     def _forward_tensor(self, x: Tensor, hx: LSTMState, lengths: Tensor | None = None) -> tuple[Tensor, LSTMState]:
         output, h_n, c_n = torch_lstm(x, *hx, self._flat_weights, **self._options())

@@ -8,6 +8,8 @@ and directions. A subclass supplies the fused kernel of one layer and direction 
 
 from __future__ import annotations
 
+import warnings
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -51,6 +53,13 @@ class RNNBase(nn.Module):
             raise ValueError(f"num_layers must be a positive int, got {num_layers!r}")
         if isinstance(dropout, bool) or not 0.0 <= dropout <= 1.0:
             raise ValueError(f"dropout must be a probability in [0, 1], got {dropout!r}")
+        if dropout > 0 and num_layers == 1:
+            # torch.nn's warning, word for word: code that filters it by message keeps working
+            warnings.warn(
+                "dropout option adds dropout after all but last recurrent layer, so non-zero dropout expects "
+                f"num_layers greater than 1, but got dropout={dropout} and num_layers={num_layers}",
+                stacklevel=3,  # past the drop-in's own __init__ to its caller
+            )
         if proj_size < 0 or (proj_size and proj_size >= hidden_size):
             raise ValueError(f"proj_size must be in [0, hidden_size={hidden_size}), got {proj_size}")
         if proj_size and self.gates != 4:

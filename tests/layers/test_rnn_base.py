@@ -198,3 +198,14 @@ def test_dropout_on_one_layer_warns_as_torch_nn(mode):
         ref_cls(3, 4, dropout=0.5)
     assert [str(w.message) for w in ours] == [str(w.message) for w in ref]
     assert ours[0].filename == __file__  # the warning points at the caller's line
+
+
+@pytest.mark.parametrize("mode", list(PAIRS))
+def test_input_of_another_dtype_is_refused_by_name(mode):
+    m = PAIRS[mode][0](3, 4)
+    with pytest.raises(ValueError, match=r"input dtype \(torch.float64\) does not match weight dtype"):
+        m(torch.randn(5, 2, 3, dtype=torch.float64))
+    packed = pack_padded_sequence(torch.randn(5, 2, 3, dtype=torch.float64), torch.tensor([5, 3]))
+    with pytest.raises(ValueError, match="does not match weight dtype"):
+        m(packed)
+    assert m.double()(torch.randn(5, 2, 3, dtype=torch.float64))[0].dtype == torch.float64

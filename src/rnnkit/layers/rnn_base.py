@@ -112,6 +112,7 @@ class RNNBase(nn.Module):
 
     def forward(self, input: Tensor | PackedSequence, hx: HiddenState | None = None):
         """``(output, h_n)``, or for LSTM ``(output, (h_n, c_n))``, exactly as ``torch.nn``."""
+        self._check_dtype(input.data if isinstance(input, PackedSequence) else input)
         if isinstance(input, PackedSequence):
             batch = int(input.batch_sizes[0])
             hx = self._check_hidden(hx, batch, input.data)
@@ -134,6 +135,15 @@ class RNNBase(nn.Module):
         if unbatched:
             return output.squeeze(1), map_state(lambda t: t.squeeze(1), h_n)
         return (output.transpose(0, 1) if self.batch_first else output), h_n
+
+    def _check_dtype(self, input: Tensor) -> None:
+        """The input in the parameters' dtype (autocast, which casts both, excepted), as ``torch.nn`` asks."""
+        weight = self.weight_ih_l0
+        if input.dtype != weight.dtype and not torch.is_autocast_enabled(input.device.type):
+            raise ValueError(
+                f"{self.mode}: input dtype ({input.dtype}) does not match weight dtype ({weight.dtype}). "
+                f"Convert input: input.to({weight.dtype}), or convert model: model.to({input.dtype})"
+            )
 
     def _check_hidden(self, hx: HiddenState | None, batch: int, like: Tensor) -> HiddenState:
         """``hx`` checked against (L * D, B, H_out) (and (L * D, B, H) for c), or zeros when not given."""

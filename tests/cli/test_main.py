@@ -7,6 +7,7 @@ import pytest
 import torch
 from tests.cli.conftest import SMALL, TINY
 
+from rnnkit.cli import commands
 from rnnkit.cli.main import main
 from rnnkit.tasks import TASKS, load_run
 from rnnkit.training import load_checkpoint
@@ -116,3 +117,19 @@ def test_bad_choice_is_refused(capsys, tmp_path):
 def test_missing_run_folder_is_a_clear_error(rnnkit, tmp_path):
     code, _, err = rnnkit("eval", str(tmp_path / "nowhere"))
     assert code == 2 and "not a run folder" in err
+
+
+def test_eval_limit_keeps_every_class_of_a_sorted_split(rnnkit, tmp_path, monkeypatch):
+    run = str(tmp_path / "run")
+    code, _, err = rnnkit("train", "classify", "--data", "builtin:bbc-news", "--run", run, *TINY, *SMALL["classify"],
+                          "--eval_split", "none")
+    assert code == 0, err
+    task, model = load_run(run)
+    labels = []
+    evaluate = task.evaluate
+    monkeypatch.setattr(task, "evaluate", lambda m, examples, **o: labels.extend(e.label for e in examples)
+                        or evaluate(m, examples, **o))
+    monkeypatch.setattr(commands, "load_run", lambda *_: (task, model))
+    code, _, err = rnnkit("eval", run, "--limit", "10")
+    assert code == 0, err
+    assert len(labels) == 10 and len(set(labels)) == 5  # bbc-news's test split is stored class by class

@@ -6,7 +6,7 @@ import pytest
 
 from rnnkit.data import DataFormatError, DataOptionError, TaggingExample
 from rnnkit.tasks import TaskError
-from rnnkit.tasks.splits import read_splits
+from rnnkit.tasks.splits import read_splits, spread
 
 
 def test_word_segmentation_view_tags_the_first_letter_of_each_word():
@@ -85,3 +85,16 @@ def test_a_bad_line_is_reported_with_its_file_and_line(tmp_path):
     bad.write_text("the\tDET\ncat\n")
     with pytest.raises(DataFormatError, match=r"bad.conll:2: expected 2 columns like the first token line, found 1"):
         read_splits(str(bad), "tag")
+
+
+def test_limit_spreads_over_a_split_sorted_by_class():
+    splits = read_splits("builtin:bbc-news", "classify", limit=10)
+    assert len(splits.train) == 10
+    assert len({e.label for e in splits.train}) == 5  # the first 10 would all be business
+    assert len({e.label for e in splits.test}) == 5
+
+
+def test_spread_takes_evenly_spaced_examples_in_order():
+    assert spread(tuple(range(10)), 5) == (0, 2, 4, 6, 8)
+    assert spread(tuple(range(7)), 3) == (0, 2, 4)
+    assert spread((1, 2), 5) == (1, 2)

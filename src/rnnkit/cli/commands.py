@@ -14,7 +14,7 @@ from jsonargparse import ArgumentParser, Namespace
 from rnnkit.cli.report import format_metrics
 from rnnkit.data import BUILTINS
 from rnnkit.tasks import TaskError, load_run
-from rnnkit.tasks.splits import ACCEPTS, BUILTIN_VIEWS
+from rnnkit.tasks.splits import ACCEPTS, BUILTIN_VIEWS, spread
 
 Which = Literal["best", "latest"]
 
@@ -56,7 +56,10 @@ def eval_parser() -> ArgumentParser:
         "--split", type=Literal["test", "valid", "train"], default="test",
         help="which split of the run's data or of a built-in",
     )
-    parser.add_argument("--limit", type=int | None, default=None, help="only its first N examples; None: all")
+    parser.add_argument(
+        "--limit", type=int | None, default=None,
+        help="only N of its examples, spread evenly over it (a fixed subset); an lm's first N characters; None: all",
+    )
     _decode_options(parser)
     return parser
 
@@ -74,7 +77,7 @@ def run_eval(cfg: Namespace) -> int:
             split = "valid"
         examples = splits.get(split)
     if cfg.limit is not None:
-        examples = examples[: cfg.limit]
+        examples = examples[: cfg.limit] if isinstance(examples, str) else spread(examples, cfg.limit)
     metrics = task.evaluate(model, examples, **_options_for(task.name, _decoding(cfg)))
     print(f"{split}: {format_metrics(metrics, task.fitted.get('metric_labels', {}))}")
     return 0

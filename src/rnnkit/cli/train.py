@@ -21,7 +21,7 @@ from jsonargparse import ActionConfigFile, ArgumentParser, Namespace
 from rnnkit.cli.dataclass_args import add_dataclass_options, build_dataclass
 from rnnkit.cli.report import format_metrics
 from rnnkit.tasks import TASKS, TaskAdapter, TaskError, load_run, save_run
-from rnnkit.tasks.splits import Splits
+from rnnkit.tasks.splits import Splits, spread
 from rnnkit.training import TrainConfig, Trainer, plot_log
 from rnnkit.training.checkpoint import read_pointer
 
@@ -51,7 +51,7 @@ def task_parser(task: type[TaskAdapter]) -> ArgumentParser:
     )
     parser.add_argument(
         "--eval_limit", type=int | None, default=None,
-        help="report them on the first N examples of that split only (a fixed subset); None: all",
+        help="report them on N examples of that split only, spread evenly over it (a fixed subset); None: all",
     )
     parser.add_argument(
         "--examples", type=list[str], default=[],
@@ -125,7 +125,7 @@ def run(task_name: str, cfg: Namespace) -> int:
 
 
 def report(run_dir: Path, splits: Splits, split: str, limit: int | None, examples: list[str]) -> None:
-    """The best checkpoint's metrics on ``split`` (its first ``limit`` examples) and its predictions."""
+    """The best checkpoint's metrics on ``split`` (``limit`` of its examples) and its predictions."""
     task, model = load_run(run_dir)
     if split != "none":
         part = getattr(splits, split)
@@ -133,7 +133,8 @@ def report(run_dir: Path, splits: Splits, split: str, limit: int | None, example
             print(f"{splits.name} has no test split: reporting on the validation split", file=sys.stderr)
             split, part = "valid", splits.valid
         if part is not None:
-            part = part[:limit] if limit is not None else part
+            if limit is not None:
+                part = part[:limit] if isinstance(part, str) else spread(part, limit)
             metrics = task.evaluate(model, part)
             print(f"{split} ({_size(part)} examples): {format_metrics(metrics, task.fitted.get('metric_labels', {}))}")
     if examples:

@@ -24,7 +24,7 @@ from rnnkit.tasks.lm import LanguageModelOptions, LanguageModelTask
 from rnnkit.tasks.registry import TASKS, get_task
 from rnnkit.tasks.run import load_run, read_task, save_run
 from rnnkit.tasks.seq2seq import Seq2SeqOptions, Seq2SeqTask
-from rnnkit.tasks.splits import Splits, read_splits
+from rnnkit.tasks.splits import Splits, read_splits, spread
 from rnnkit.tasks.tag import TagOptions, TagTask
 
 __all__ = [
@@ -50,6 +50,7 @@ __all__ = [
     "get_task",
     "load_run",
     "read_splits",
+    "spread",
     "read_task",
     "save_run",
 ]

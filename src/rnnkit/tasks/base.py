@@ -54,7 +54,9 @@ VOCAB_DIR = "vocab"
 class TaskOptions:
     """Data options every task shares."""
 
-    limit: int | None = None  # read only the first N examples of each split (quick looks, tests); None: all
+    # Keep only N examples of each split, spread evenly over it (quick looks, tests; every class of a sorted
+    # data set stays in); a text stream keeps its first N * 100 characters. None: all
+    limit: int | None = None
     batch_size: int = 32  # examples per training batch
     eval_batch_size: int = 256  # examples per evaluation and prediction batch (no gradients: bigger is fine)
     # How text becomes tokens, in your files and in the lines given to predict (lower_words: lowercased

@@ -14,8 +14,9 @@ A user's files are read by :func:`rnnkit.data.load_files` with the reader of the
 The training file may come with a validation and a test file; a split not given as a file is held out
 of the training file by the hash of each example's content (a fixed share, the same every run).
 
-``limit`` keeps the first N examples of each split (the first N characters of a text stream times
-100), so a quick run or a test touches only a few hundred examples.
+``limit`` keeps N examples of each split spread evenly over it (:func:`spread`: every (len/N)-th, so a
+data set stored class by class keeps every class), or the first N times 100 characters of a text
+stream, so a quick run or a test touches only a few hundred examples.
 """
 
 from __future__ import annotations
@@ -217,6 +218,17 @@ def _limited(splits: Splits, limit: int) -> Splits:
     def cut(part: Any) -> Any:
         if part is None:
             return None
-        return part[: limit * STREAM_LIMIT_FACTOR] if isinstance(part, str) else part[:limit]
+        return part[: limit * STREAM_LIMIT_FACTOR] if isinstance(part, str) else spread(part, limit)
 
     return replace(splits, train=cut(splits.train), valid=cut(splits.valid), test=cut(splits.test))
+
+
+def spread(examples: Sequence[Any], n: int) -> Sequence[Any]:
+    """``n`` of ``examples`` spread evenly over them, in their order: those at ``i * len // n``.
+
+    Built-in data sets are stored sorted (by class, by word), so their first ``n`` examples would be
+    one class or one letter; an even spread is as fixed a subset and keeps their variety.
+    """
+    if len(examples) <= n:
+        return examples
+    return tuple(examples[i * len(examples) // n] for i in range(n))

@@ -209,3 +209,17 @@ def test_input_of_another_dtype_is_refused_by_name(mode):
     with pytest.raises(ValueError, match="does not match weight dtype"):
         m(packed)
     assert m.double()(torch.randn(5, 2, 3, dtype=torch.float64))[0].dtype == torch.float64
+
+
+@pytest.mark.parametrize("mode", list(PAIRS))
+def test_hidden_state_batched_as_the_input_or_refused_by_name(mode):
+    m = PAIRS[mode][0](3, 4)
+
+    def state(*shape):
+        return (torch.zeros(shape), torch.zeros(shape)) if mode == "LSTM" else torch.zeros(shape)
+
+    with pytest.raises(ValueError, match="for unbatched 2-D input, hx should also be 2-D"):
+        m(torch.randn(5, 3), state(1, 1, 4))
+    with pytest.raises(ValueError, match="for batched 3-D input, hx should also be 3-D"):
+        m(torch.randn(5, 2, 3), state(1, 4))
+    assert m(torch.randn(5, 3), state(1, 4))[0].shape == (5, 4)

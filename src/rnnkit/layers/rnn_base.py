@@ -120,6 +120,7 @@ class RNNBase(nn.Module):
         if input.dim() not in (2, 3):
             raise ValueError(f"{self.mode}: input must be 2-D (unbatched) or 3-D, got {input.dim()}-D")
         unbatched = input.dim() == 2
+        self._check_hidden_dims(hx, input.dim())
         if unbatched:
             input = input.unsqueeze(1)
             if hx is not None:
@@ -144,6 +145,16 @@ class RNNBase(nn.Module):
                 f"{self.mode}: input dtype ({input.dtype}) does not match weight dtype ({weight.dtype}). "
                 f"Convert input: input.to({weight.dtype}), or convert model: model.to({input.dtype})"
             )
+
+    def _check_hidden_dims(self, hx: HiddenState | None, dims: int) -> None:
+        """``hx`` batched (3-D) for a 3-D input and unbatched (2-D) for a 2-D one, as ``torch.nn`` asks."""
+        if hx is None:
+            return
+        parts = [hx] if isinstance(hx, Tensor) else list(hx)
+        if any(not isinstance(part, Tensor) or part.dim() != dims for part in parts):
+            got = ", ".join(f"{part.dim()}-D" if isinstance(part, Tensor) else type(part).__name__ for part in parts)
+            kind = "batched 3-D" if dims == 3 else "unbatched 2-D"
+            raise ValueError(f"{self.mode}: for {kind} input, hx should also be {dims}-D, got {got}")
 
     def _check_hidden(self, hx: HiddenState | None, batch: int, like: Tensor) -> HiddenState:
         """``hx`` checked against (L * D, B, H_out) (and (L * D, B, H) for c), or zeros when not given."""

@@ -131,3 +131,24 @@ def test_projected_input_cells_forward_is_step_of_the_input_projection(make):
         y_step, s_step = cell.step(xp_t, state)
         assert torch.equal(y, y_step)
         assert all(torch.equal(a, b) for a, b in zip(state_leaves(s), state_leaves(s_step)))
+
+
+@pytest.mark.parametrize(
+    "make, ref",
+    [
+        (lambda: RNNCell(3, 4, nonlinearity="relu", dtype=D), nn.RNNCell(3, 4, nonlinearity="relu", dtype=D)),
+        (lambda: GRUCell(3, 4, dtype=D), nn.GRUCell(3, 4, dtype=D)),
+        (lambda: LSTMCell(3, 4, dtype=D), nn.LSTMCell(3, 4, dtype=D)),
+    ],
+)
+def test_no_state_is_the_zero_state_as_torch_nn_cells(make, ref):
+    cell = make()
+    cell.load_state_dict(ref.state_dict())
+    x = torch.randn(2, 3, dtype=D)
+    y, state = cell(x)
+    y_zero, state_zero = cell(x, cell.initial_state(2))
+    torch.testing.assert_close(y, y_zero, rtol=0, atol=0)
+    assert type(state) is type(state_zero)
+    want = ref(x, None)
+    torch.testing.assert_close(state if isinstance(want, torch.Tensor) else tuple(state), want, rtol=0, atol=1e-12)
+    assert MinimalGRUCell(3, 4)(x.float(), None)[0].shape == (2, 4)

@@ -112,3 +112,12 @@ def _counting(fn, calls, name):
         return fn(*args, **kwargs)
 
     return counted
+
+
+def test_no_state_is_the_zero_state():
+    cell = DeepTransition(LSTMCell(3, 4, dtype=D), depth=2)
+    x = torch.randn(2, 3, dtype=D)
+    y, state = cell(x)
+    y_zero, state_zero = cell(x, cell.initial_state(2, dtype=D))
+    torch.testing.assert_close(y, y_zero, rtol=0, atol=0)
+    torch.testing.assert_close(tuple(state), tuple(state_zero), rtol=0, atol=0)

@@ -12,6 +12,8 @@ Required::
     cell.initial_state(batch_size, *, dtype=None, device=None) -> State   # zeros
     cell.forward(x_t, state) -> (y_t, state)    # x_t: (B, input_size); y_t: (B, output_size)
 
+The built-in cells also take ``state=None`` for the zero state, as ``torch.nn``'s cells take ``hx=None``.
+
 ``State`` is a ``Tensor`` of shape (B, ·) or a (named) tuple of such tensors (``LSTMState(h, c)``);
 a layer stacks, slices and masks it leaf by leaf. Its first part is ``h``, the state that enters the
 recurrent matmul.
@@ -143,7 +145,12 @@ class ProjectedInputCell(RNNCellBase):
     the steps itself (``DeepTransition.scan``) keeps that product out of its loop.
     """
 
-    def forward(self, x_t: Tensor, state: State, *, recurrent_mask: Tensor | None = None) -> tuple[Tensor, State]:
+    def forward(
+        self, x_t: Tensor, state: State | None = None, *, recurrent_mask: Tensor | None = None
+    ) -> tuple[Tensor, State]:
+        """One step; ``state=None`` starts from zeros, as ``torch.nn``'s cells do with ``hx=None``."""
+        if state is None:
+            state = self.initial_state(x_t.shape[0], dtype=x_t.dtype, device=x_t.device)
         return self.step(F.linear(x_t, self.weight_ih, self.bias_ih), state, recurrent_mask=recurrent_mask)
 
     @abc.abstractmethod

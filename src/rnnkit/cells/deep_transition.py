@@ -59,7 +59,11 @@ class DeepTransition(RecurrentCell):
     def output(self, state: State) -> Tensor:
         return cell_output(self.cell, state)
 
-    def forward(self, x_t: Tensor, state: State, *, recurrent_mask: Tensor | None = None) -> tuple[Tensor, State]:
+    def forward(
+        self, x_t: Tensor, state: State | None = None, *, recurrent_mask: Tensor | None = None
+    ) -> tuple[Tensor, State]:
+        if state is None:  # zeros, as the built-in cells start from
+            state = self.initial_state(x_t.shape[0], dtype=x_t.dtype, device=x_t.device)
         return self.cell(x_t, self._transition(state, recurrent_mask))
 
     def step(self, xp_t: Tensor, state: State, *, recurrent_mask: Tensor | None = None) -> tuple[Tensor, State]:

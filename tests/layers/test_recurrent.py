@@ -301,3 +301,17 @@ def test_lstm_cells_take_torch_lstm_only_without_masks(options, training, length
     layer = Recurrent(LSTMCell(3, 4), num_layers=2, bidirectional=True, **options).train(training)
     layer(torch.randn(4, 2, 3), lengths=lengths)
     assert calls == ["torch_lstm" if fused else "lstm_scan"] * 4
+
+
+@pytest.mark.parametrize("lengths", [None, [2, 5, 3]])
+def test_plain_tuple_state_is_read_as_the_cells_state(lengths):
+    # torch.nn.LSTM users pass (h_0, c_0); the cells read state.h and state.c, so the layer rebuilds it
+    layer = Recurrent(LSTMCell(3, 4, dtype=D64), num_layers=2, bidirectional=True)
+    x, h, c = torch.randn(5, 3, 3, dtype=D64), torch.randn(4, 3, 4, dtype=D64), torch.randn(4, 3, 4, dtype=D64)
+    out, state = layer(x, (h, c), lengths=lengths)
+    out_named, state_named = layer(x, LSTMState(h, c), lengths=lengths)
+    torch.testing.assert_close(out, out_named, rtol=0, atol=0)
+    assert isinstance(state, LSTMState)
+    torch.testing.assert_close(tuple(state), tuple(state_named), rtol=0, atol=0)
+    with pytest.raises(ValueError, match="the state has 1 part"):
+        layer(x, h)

@@ -179,12 +179,16 @@ class Recurrent(nn.Module):
         zeros = [cell.initial_state(B, dtype=x.dtype, device=x.device) for cell in self.cells]
         if state is None:
             return zeros
-        n = len(self.cells)
-        for got, want in zip(state_leaves(state), state_leaves(zeros[0])):
+        n, given, wanted = len(self.cells), state_leaves(state), state_leaves(zeros[0])
+        if len(given) != len(wanted):
+            raise ValueError(f"the state has {len(given)} part(s) but the cell's has {len(wanted)} "
+                             f"({type(zeros[0]).__name__})")
+        for got, want in zip(given, wanted):
             if tuple(got.shape) != (n, *want.shape):
                 raise ValueError(f"state parts must be (num_layers * num_directions, B, ·) = {(n, *want.shape)}, "
                                  f"got {tuple(got.shape)}")
-        return [map_state(lambda s: s[i], state) for i in range(n)]
+        # in the cell's own structure: a plain (h, c) tuple becomes the LSTMState the cell reads .h, .c of
+        return [unflatten_state(zeros[0], [leaf[i] for leaf in given]) for i in range(n)]
 
     def _run(
         self, cell: nn.Module, x: Tensor, s0: State, valid: Tensor | None, *, reverse: bool

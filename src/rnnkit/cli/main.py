@@ -11,9 +11,11 @@ import sys
 from collections.abc import Sequence
 
 from jsonargparse import ArgumentParser
+from jsonargparse import ArgumentError as ParseError
 
 from rnnkit.cli import commands
 from rnnkit.cli.config_files import toml_configs_as_json
+from rnnkit.cli.parse_errors import command_of, explain
 from rnnkit.cli.train import run as run_train
 from rnnkit.cli.train import task_parser
 from rnnkit.data import DataFormatError, DataOptionError
@@ -46,14 +48,29 @@ def build_parser() -> ArgumentParser:
     tasks = train.add_subcommands(dest="task")
     for name, task in TASKS.items():
         tasks.add_subcommand(name, task_parser(task), help=task.summary)
+    _raise_parse_errors(parser)
     return parser
+
+
+def _raise_parse_errors(parser: ArgumentParser) -> None:
+    """Make ``parser`` and its subcommands raise their errors, so :func:`main` says them in one line."""
+    parser.exit_on_error = False
+    subcommands = getattr(parser, "_subcommands_action", None)
+    for sub in subcommands._name_parser_map.values() if subcommands else ():
+        _raise_parse_errors(sub)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     try:
-        cfg = parser.parse_args(toml_configs_as_json(argv))
+        try:
+            cfg = parser.parse_args(toml_configs_as_json(argv))
+        except ParseError as error:
+            words, command = command_of(parser, argv)
+            print(f"error: {explain(str(error), command, words)}", file=sys.stderr)
+            print(f"see: rnnkit {' '.join([*words, '--help'])}", file=sys.stderr)
+            raise SystemExit(2) from None
         if cfg.command == "train":
             return run_train(cfg.train.task, cfg.train[cfg.train.task])
         _, run, _ = COMMANDS[cfg.command]

@@ -152,3 +152,29 @@ def test_no_state_is_the_zero_state_as_torch_nn_cells(make, ref):
     want = ref(x, None)
     torch.testing.assert_close(state if isinstance(want, torch.Tensor) else tuple(state), want, rtol=0, atol=1e-12)
     assert MinimalGRUCell(3, 4)(x.float(), None)[0].shape == (2, 4)
+
+
+@pytest.mark.parametrize(
+    "make, ref",
+    [
+        (lambda: RNNCell(3, 4, dtype=D), nn.RNNCell(3, 4, dtype=D)),
+        (lambda: GRUCell(3, 4, dtype=D), nn.GRUCell(3, 4, dtype=D)),
+        (lambda: LSTMCell(3, 4, dtype=D), nn.LSTMCell(3, 4, dtype=D)),
+    ],
+)
+def test_unbatched_step_as_torch_nn_cells(make, ref):
+    # x_t (input_size,): without care its size would be taken for the batch of the zero state
+    cell = make()
+    cell.load_state_dict(ref.state_dict())
+    x = torch.randn(3, dtype=D)
+    for given in (None, cell.initial_state(1)):
+        state_in = None if given is None else map_state(lambda s: torch.randn_like(s[0]), given)
+        y, state = cell(x, state_in)
+        hx = state_in if state_in is None or isinstance(state_in, torch.Tensor) else tuple(state_in)
+        want = ref(x, hx)
+        assert y.shape == (4,)
+        torch.testing.assert_close(state if isinstance(want, torch.Tensor) else tuple(state), want, rtol=0, atol=1e-12)
+    with pytest.raises(ValueError, match="unbatched"):
+        cell(x, cell.initial_state(1))
+    with pytest.raises(ValueError, match="x_t must be"):
+        cell(torch.randn(1, 2, 3, dtype=D))

@@ -121,3 +121,13 @@ def test_no_state_is_the_zero_state():
     y_zero, state_zero = cell(x, cell.initial_state(2, dtype=D))
     torch.testing.assert_close(y, y_zero, rtol=0, atol=0)
     torch.testing.assert_close(tuple(state), tuple(state_zero), rtol=0, atol=0)
+
+
+def test_unbatched_step_is_the_batch_of_one():
+    cell = DeepTransition(GRUCell(3, 4, dtype=D), depth=2)
+    x, h = torch.randn(3, dtype=D), torch.randn(4, dtype=D)
+    y, state = cell(x, h)
+    y_batched, state_batched = cell(x[None], h[None])
+    assert y.shape == state.shape == (4,)
+    torch.testing.assert_close(y, y_batched[0], rtol=0, atol=0)
+    assert cell(x)[0].shape == (4,)

@@ -12,7 +12,8 @@ Required::
     cell.initial_state(batch_size, *, dtype=None, device=None) -> State   # zeros
     cell.forward(x_t, state) -> (y_t, state)    # x_t: (B, input_size); y_t: (B, output_size)
 
-The built-in cells also take ``state=None`` for the zero state, as ``torch.nn``'s cells take ``hx=None``.
+The built-in cells also take ``state=None`` for the zero state and an unbatched ``x_t (input_size,)``,
+as ``torch.nn``'s cells do.
 
 ``State`` is a ``Tensor`` of shape (B, ·) or a (named) tuple of such tensors (``LSTMState(h, c)``);
 a layer stacks, slices and masks it leaf by leaf. Its first part is ``h``, the state that enters the
@@ -148,7 +149,14 @@ class ProjectedInputCell(RNNCellBase):
     def forward(
         self, x_t: Tensor, state: State | None = None, *, recurrent_mask: Tensor | None = None
     ) -> tuple[Tensor, State]:
-        """One step; ``state=None`` starts from zeros, as ``torch.nn``'s cells do with ``hx=None``."""
+        """One step; ``state=None`` starts from zeros and an unbatched ``x_t (input_size,)`` gives unbatched
+        ``y_t`` and state, as ``torch.nn``'s cells do."""
+        if x_t.dim() == 1:
+            return unbatched_step(self, x_t, state, recurrent_mask)
+        if x_t.dim() != 2:
+            raise ValueError(
+                f"{type(self).__name__}: x_t must be (B, input_size) or (input_size,), got {tuple(x_t.shape)}"
+            )
         if state is None:
             state = self.initial_state(x_t.shape[0], dtype=x_t.dtype, device=x_t.device)
         return self.step(F.linear(x_t, self.weight_ih, self.bias_ih), state, recurrent_mask=recurrent_mask)
@@ -160,6 +168,20 @@ class ProjectedInputCell(RNNCellBase):
     def project_input(self, x: Tensor) -> Tensor:
         """``x (T, B, input_size)`` to ``x W_ih^T + b_ih`` of shape (T, B, G*H), every step in one matmul."""
         return input_projection(x, self.weight_ih, self.bias_ih)
+
+
+def unbatched_step(
+    cell: nn.Module, x_t: Tensor, state: State | None, recurrent_mask: Tensor | None
+) -> tuple[Tensor, State]:
+    """``cell``'s step on one unbatched ``x_t (input_size,)``: run as a batch of one, returned without it."""
+    if state is not None:
+        if any(leaf.dim() != 1 for leaf in state_leaves(state)):
+            raise ValueError(f"{type(cell).__name__}: an unbatched x_t needs an unbatched (1-D) state")
+        state = map_state(lambda s: s[None], state)  # (1, ·)
+    mask = None if recurrent_mask is None else recurrent_mask[None]
+    extra = {} if mask is None else {"recurrent_mask": mask}
+    y_t, state = cell(x_t[None], state, **extra)
+    return y_t[0], map_state(lambda s: s[0], state)
 
 
 def _default_factory(

@@ -7,7 +7,7 @@ from typing import Callable
 import torch
 from torch import Tensor, nn
 
-from rnnkit.cells.base import ProjectedInputCell, RecurrentCell, cell_output, scan_steps
+from rnnkit.cells.base import ProjectedInputCell, RecurrentCell, cell_output, scan_steps, unbatched_step
 from rnnkit.cells.state import State, state_leaves, unflatten_state
 
 
@@ -62,6 +62,8 @@ class DeepTransition(RecurrentCell):
     def forward(
         self, x_t: Tensor, state: State | None = None, *, recurrent_mask: Tensor | None = None
     ) -> tuple[Tensor, State]:
+        if x_t.dim() == 1:
+            return unbatched_step(self, x_t, state, recurrent_mask)
         if state is None:  # zeros, as the built-in cells start from
             state = self.initial_state(x_t.shape[0], dtype=x_t.dtype, device=x_t.device)
         return self.cell(x_t, self._transition(state, recurrent_mask))

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from rnnkit.cli.config_files import toml_configs_as_json
-from rnnkit.cli.main import build_parser
+from rnnkit.cli.config_files import check_config_keys, toml_configs_as_json
+from rnnkit.cli.main import build_parser, main
 
 
 def test_toml_and_yaml_give_the_same_options(tmp_path):
@@ -31,3 +31,20 @@ def test_toml_errors_name_the_file(tmp_path):
     assert toml_configs_as_json(["--config=x.yaml"]) == ["--config=x.yaml"]
     converted = toml_configs_as_json(["--prime", "a = 1"])  # only config files are converted
     assert converted == ["--prime", "a = 1"]
+
+
+@pytest.mark.parametrize(("name", "text"), [
+    ("c.yaml", "data: builtin:dialogue\nmodel:\n  hiden_size: 8\n"),
+    ("c.toml", '[model]\nhiden_size = 8\n'),
+])
+def test_a_misspelled_config_key_names_the_file_and_the_real_key(capsys, tmp_path, name, text):
+    (tmp_path / name).write_text(text)
+    code = main(["train", "seq2seq", "--config", str(tmp_path / name), "--run", str(tmp_path / "run")])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert f"config file {tmp_path / name}: unknown key model.hiden_size (did you mean model.hidden_size" in err
+
+
+def test_a_reader_mapping_in_a_config_is_one_known_key(tmp_path):
+    (tmp_path / "c.yaml").write_text('task:\n  read: {"text_column": "body"}\n')
+    check_config_keys(["--config", str(tmp_path / "c.yaml")], ["task.read", "model.hidden_size"])

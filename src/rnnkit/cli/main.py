@@ -14,7 +14,7 @@ from jsonargparse import ArgumentParser
 from jsonargparse import ArgumentError as ParseError
 
 from rnnkit.cli import commands
-from rnnkit.cli.config_files import toml_configs_as_json
+from rnnkit.cli.config_files import check_config_keys, toml_configs_as_json
 from rnnkit.cli.parse_errors import command_of, explain
 from rnnkit.cli.train import run as run_train
 from rnnkit.cli.train import task_parser
@@ -64,10 +64,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     try:
+        words, command = command_of(parser, argv)
+        check_config_keys(argv, (a.dest for a in command._actions if a.dest != "help"))
         try:
             cfg = parser.parse_args(toml_configs_as_json(argv))
         except ParseError as error:
-            words, command = command_of(parser, argv)
             print(f"error: {explain(str(error), command, words)}", file=sys.stderr)
             print(f"see: rnnkit {' '.join([*words, '--help'])}", file=sys.stderr)
             raise SystemExit(2) from None

@@ -3,6 +3,8 @@ datasets, resume, and --help of every command."""
 
 from __future__ import annotations
 
+import io
+
 import pytest
 import torch
 from tests.cli.conftest import SMALL, TINY
@@ -133,3 +135,19 @@ def test_eval_limit_keeps_every_class_of_a_sorted_split(rnnkit, tmp_path, monkey
     code, _, err = rnnkit("eval", run, "--limit", "10")
     assert code == 0, err
     assert len(labels) == 10 and len(set(labels)) == 5  # bbc-news's test split is stored class by class
+
+
+def test_predict_reads_windows_line_ends_and_a_byte_order_mark(rnnkit, tmp_path, monkeypatch):
+    run = str(tmp_path / "run")
+    code, _, err = rnnkit("train", "classify", "--data", "builtin:japanese-vowels", "--run", run, *TINY,
+                          *SMALL["classify"], "--eval_split", "none")
+    assert code == 0, err
+    line = ",".join(["0.5"] * 12)
+    (tmp_path / "in.txt").write_bytes(f"\ufeff{line}\r\n{line}\r\n".encode())
+    code, out, err = rnnkit("predict", run, "--input", str(tmp_path / "in.txt"))
+    assert code == 0, err
+    assert len(out.splitlines()) == 2 and out.splitlines()[0] == out.splitlines()[1]
+    monkeypatch.setattr("sys.stdin", io.StringIO(f"\ufeff{line}\r\n"))
+    code, out, err = rnnkit("predict", run)
+    assert code == 0, err
+    assert len(out.splitlines()) == 1

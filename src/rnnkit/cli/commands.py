@@ -103,12 +103,14 @@ def run_predict(cfg: Namespace) -> int:
     torch.set_num_threads(cfg.threads)
     task, model = load_run(cfg.run, cfg.which)
     if cfg.input is None:
-        lines = [line.rstrip("\n") for line in sys.stdin]
+        text = sys.stdin.read()
     else:
         path = Path(cfg.input)
         if not path.is_file():
             raise FileNotFoundError(f"--input {path} does not exist")
-        lines = path.read_text(encoding="utf-8").splitlines()
+        text = path.read_text(encoding="utf-8")
+    # A byte-order mark (Windows editors write one) and "\r\n" line ends are not part of the input.
+    lines = text.removeprefix("\ufeff").splitlines()
     options = _decoding(cfg)
     if cfg.n_best != 1:
         options["n_best"] = cfg.n_best

@@ -4,6 +4,7 @@ validation and test files; a malformed file is reported as ``error: FILE:LINE: p
 from __future__ import annotations
 
 import random
+import re
 from pathlib import Path
 
 import pytest
@@ -161,3 +162,12 @@ def test_reader_options_are_kept_with_the_run(rnnkit, tmp_path):
     code, out, err = rnnkit("eval", str(run), "--data", str(data))
     assert code == 0 and "examples 40" in out, err
     assert Path(run / "config.yaml").read_text().count(str(data)) == 1
+
+
+def test_a_text_stream_is_counted_in_characters_and_one_is_not_plural(rnnkit, tmp_path):
+    (tmp_path / "corpus.txt").write_text("To be, or not to be, that is the question.\n" * 40)
+    code, out, err = rnnkit("train", "lm", "--data", str(tmp_path / "corpus.txt"), "--run", str(tmp_path / "run"),
+                            *TINY, *SMALL["lm"], "--train.max_steps", "1")
+    assert code == 0, err
+    assert re.search(r"corpus\.txt, [\d,]+ training characters;", err)  # not "characters training examples"
+    assert "trained 1 step (" in out and re.search(r"\ntest \([\d,]+ characters\): perplexity", out)

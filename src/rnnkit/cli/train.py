@@ -95,7 +95,7 @@ def run(task_name: str, cfg: Namespace) -> int:
     splits = task.read_splits(cfg.data, cfg.valid, cfg.test)
     parameters = sum(p.numel() for p in model.parameters())
     print(
-        f"{task.name}: {splits.name}, {_size(splits.train)} training examples; "
+        f"{task.name}: {splits.name}, {_size(splits.train, 'training ')}; "
         f"{type(model).__name__} with {parameters:,} parameters",
         file=sys.stderr,
     )
@@ -112,7 +112,7 @@ def run(task_name: str, cfg: Namespace) -> int:
     result = trainer.fit(resume=bool(cfg.resume and has_checkpoint))
     elapsed = trainer.history[-1]["elapsed"] if trainer.history else 0.0
     print(
-        f"trained {result.step} steps ({result.epoch} epochs{', stopped early' if result.stopped_early else ''}) "
+        f"trained {_plural(result.step, 'step')} ({_plural(result.epoch, 'epoch')}{', stopped early' if result.stopped_early else ''}) "
         f"in {elapsed:.0f} s" + (f"; best {train_config.monitor} {result.best:.4f}" if result.best is not None else "")
     )
     if (run_dir / "log.csv").is_file():
@@ -136,7 +136,7 @@ def report(run_dir: Path, splits: Splits, split: str, limit: int | None, example
             if limit is not None:
                 part = part[:limit] if isinstance(part, str) else spread(part, limit)
             metrics = task.evaluate(model, part)
-            print(f"{split} ({_size(part)} examples): {format_metrics(metrics, task.fitted.get('metric_labels', {}))}")
+            print(f"{split} ({_size(part)}): {format_metrics(metrics, task.fitted.get('metric_labels', {}))}")
     if examples:
         print("predictions:")
         for line, prediction in zip(examples, task.predict(model, examples)):
@@ -155,6 +155,11 @@ def _warn_changed(run_dir: Path, values: dict[str, Any]) -> None:
             print(f"note: --resume keeps the run's {group} options; ignoring new values of {changed}", file=sys.stderr)
 
 
-def _size(examples: Any) -> str:
-    return f"{len(examples):,}" + (" characters" if isinstance(examples, str) else "")
+def _size(examples: Any, what: str = "") -> str:
+    """``1,234 examples``, or ``1,234 characters`` of a language model's text stream."""
+    return _plural(len(examples), what + ("character" if isinstance(examples, str) else "example"))
+
+
+def _plural(n: int, noun: str) -> str:
+    return f"{n:,} {noun}" + ("" if n == 1 else "s")
 

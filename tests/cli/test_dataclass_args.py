@@ -9,6 +9,8 @@ import pytest
 from jsonargparse import ArgumentParser
 
 from rnnkit.cli.dataclass_args import add_dataclass_options, build_dataclass
+from rnnkit.tasks import ConfigError
+from rnnkit.training import TrainConfig
 
 
 @dataclass
@@ -42,3 +44,9 @@ def test_choices_are_checked_and_help_is_the_comment():
     assert "which cell" in parser().format_help()
     with pytest.raises(ValueError, match="fields it does not have"):
         add_dataclass_options(ArgumentParser(), Outer, "m", defaults={"width": 1})
+
+
+def test_a_refused_value_names_its_config_once():
+    with pytest.raises(ConfigError) as error:
+        build_dataclass(TrainConfig, {"max_steps": -3})
+    assert str(error.value) == "TrainConfig.max_steps must be at least 1, got -3"

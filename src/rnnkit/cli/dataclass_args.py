@@ -68,7 +68,8 @@ def build_dataclass(cls: type, values: Mapping[str, Any], **extra: Any) -> Any:
     except ConfigError:
         raise
     except ValueError as error:  # the config's own checks: a value the user gave
-        raise ConfigError(f"{cls.__name__}: {error}") from error
+        said = str(error)  # named once: "TrainConfig.lr ...", not "TrainConfig: TrainConfig.lr ..."
+        raise ConfigError(said if said.startswith(f"{cls.__name__}.") else f"{cls.__name__}: {said}") from error
 
 
 def _field_default(f: dataclasses.Field) -> Any:

@@ -4,6 +4,7 @@ datasets, resume, and --help of every command."""
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import pytest
 import torch
@@ -151,3 +152,12 @@ def test_predict_reads_windows_line_ends_and_a_byte_order_mark(rnnkit, tmp_path,
     code, out, err = rnnkit("predict", run)
     assert code == 0, err
     assert len(out.splitlines()) == 1
+
+
+def test_cli_doc_shows_the_errors_rnnkit_gives_and_one_task_table(capsys):
+    doc = (Path(__file__).parents[2] / "docs" / "CLI.md").read_text()
+    assert doc.count("| `TASK` |") == 1 and all(doc.count(f"| `{task}` |") == 1 for task in TASKS)
+    shown = doc.split("$ rnnkit ", 1)[1].split("```", 1)[0].splitlines()
+    with pytest.raises(SystemExit):
+        main(shown[0].split())
+    assert capsys.readouterr().err.splitlines() == shown[1:]

@@ -13,7 +13,7 @@ from jsonargparse import ArgumentParser, Namespace
 
 from rnnkit.cli.report import format_metrics
 from rnnkit.data import BUILTINS
-from rnnkit.tasks import TaskError, load_run
+from rnnkit.tasks import ConfigError, TaskError, load_run
 from rnnkit.tasks.splits import ACCEPTS, BUILTIN_VIEWS, spread
 
 Which = Literal["best", "latest"]
@@ -65,6 +65,7 @@ def eval_parser() -> ArgumentParser:
 
 
 def run_eval(cfg: Namespace) -> int:
+    check_counts(cfg, "threads", "limit", "beam")
     torch.set_num_threads(cfg.threads)
     task, model = load_run(cfg.run, cfg.which)
     if cfg.data is not None and not cfg.data.startswith("builtin:"):
@@ -100,8 +101,13 @@ def predict_parser() -> ArgumentParser:
 
 
 def run_predict(cfg: Namespace) -> int:
+    check_counts(cfg, "threads", "beam", "n_best")
     torch.set_num_threads(cfg.threads)
     task, model = load_run(cfg.run, cfg.which)
+    options = _decoding(cfg)
+    if cfg.n_best != 1:
+        options["n_best"] = cfg.n_best
+    options = _options_for(task.name, options)  # refused before the user types any input
     if cfg.input is None:
         text = sys.stdin.read()
     else:
@@ -111,10 +117,7 @@ def run_predict(cfg: Namespace) -> int:
         text = path.read_text(encoding="utf-8")
     # A byte-order mark (Windows editors write one) and "\r\n" line ends are not part of the input.
     lines = text.removeprefix("\ufeff").splitlines()
-    options = _decoding(cfg)
-    if cfg.n_best != 1:
-        options["n_best"] = cfg.n_best
-    for prediction in task.predict(model, lines, **_options_for(task.name, options)):
+    for prediction in task.predict(model, lines, **options):
         print(prediction)
     return 0
 
@@ -145,6 +148,11 @@ def generate_parser() -> ArgumentParser:
 
 
 def run_generate(cfg: Namespace) -> int:
+    check_counts(cfg, "threads", "length", "num", "top_k")
+    if cfg.temperature <= 0:
+        raise ConfigError(f"--temperature must be positive, got {cfg.temperature}")
+    if cfg.top_p is not None and not 0 < cfg.top_p <= 1:
+        raise ConfigError(f"--top_p must be in (0, 1], got {cfg.top_p}")
     torch.set_num_threads(cfg.threads)
     task, model = load_run(cfg.run, cfg.which)
     if not hasattr(task, "generate"):
@@ -201,5 +209,13 @@ def _options_for(task: str, options: dict[str, Any]) -> dict[str, Any]:
     """Decoding options apply to seq2seq only; anywhere else they are an error, not silently ignored."""
     if options and task != "seq2seq":
         given = ", ".join(f"--{'beam' if k == 'beam_size' else k}" for k in options)
-        raise TaskError(f"{given} apply to seq2seq runs; this is a {task} run")
+        raise TaskError(f"{given} {'apply' if len(options) > 1 else 'applies'} to seq2seq runs; this is a {task} run")
     return options
+
+
+def check_counts(cfg: Namespace, *names: str) -> None:
+    """Counts the user gave (``--beam``, ``--num``, ...) are at least 1, or not given (None)."""
+    for name in names:
+        value = cfg.get(name)
+        if value is not None and value < 1:
+            raise ConfigError(f"--{name} must be at least 1, got {value}")

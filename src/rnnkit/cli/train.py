@@ -18,6 +18,7 @@ import torch
 import yaml
 from jsonargparse import ActionConfigFile, ArgumentParser, Namespace
 
+from rnnkit.cli.commands import check_counts
 from rnnkit.cli.dataclass_args import add_dataclass_options, build_dataclass
 from rnnkit.cli.report import format_metrics
 from rnnkit.tasks import TASKS, TaskAdapter, TaskError, load_run, save_run
@@ -71,6 +72,7 @@ def run(task_name: str, cfg: Namespace) -> int:
     values = cfg.as_dict()
     values.pop("config", None)
     run_dir = Path(cfg.run)
+    check_counts(cfg, "threads", "eval_limit")
     torch.set_num_threads(cfg.threads)
     train_config = build_dataclass(TrainConfig, values["train"], threads=cfg.threads)
     has_checkpoint = read_pointer(run_dir / "checkpoints", "latest") is not None

@@ -21,3 +21,10 @@ def test_read_text_normalises_and_locates_bad_bytes(tmp_path):
 def test_split_lines():
     assert split_lines("a\nb\n") == ["a", "b"]
     assert split_lines("a\n\nb") == ["a", "", "b"]
+
+
+def test_a_folder_is_not_reported_as_missing(tmp_path):
+    with pytest.raises(FileNotFoundError, match=f"{tmp_path} is a folder, not a file"):
+        read_text(tmp_path)
+    with pytest.raises(FileNotFoundError, match="no such file"):
+        read_text(tmp_path / "missing.txt")

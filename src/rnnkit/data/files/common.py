@@ -24,6 +24,8 @@ def read_text(path: str | Path) -> str:
     """The file as text: UTF-8 (a leading byte-order mark is dropped), line ends normalised to ``\\n``.
     A byte that is not UTF-8 is reported with its line."""
     file = Path(path)
+    if file.is_dir():
+        raise FileNotFoundError(f"{file} is a folder, not a file this reader takes")
     if not file.is_file():
         raise FileNotFoundError(f"no such file: {file}")
     raw = file.read_bytes()

@@ -161,3 +161,12 @@ def test_cli_doc_shows_the_errors_rnnkit_gives_and_one_task_table(capsys):
     with pytest.raises(SystemExit):
         main(shown[0].split())
     assert capsys.readouterr().err.splitlines() == shown[1:]
+
+
+def test_resume_under_another_task_names_the_run_s_task(rnnkit, tmp_path):
+    run = str(tmp_path / "run")
+    code, _, err = rnnkit("train", "classify", "--data", "builtin:bbc-news", "--run", run, *TINY, *SMALL["classify"],
+                          "--eval_split", "none")
+    assert code == 0, err
+    code, _, err = rnnkit("train", "lm", "--run", run, "--resume", "true", *TINY)
+    assert code == 2 and err.endswith(f"error: {run} is a classify run; resume it with rnnkit train classify\n")

@@ -84,6 +84,8 @@ def run(task_name: str, cfg: Namespace) -> int:
 
     if cfg.resume and has_checkpoint:
         task, model = load_run(run_dir, weights=False)
+        if task.name != task_name:
+            raise TaskError(f"{run_dir} is a {task.name} run; resume it with rnnkit train {task.name}")
         _warn_changed(run_dir, values)
         print(f"resuming {run_dir} from its latest checkpoint", file=sys.stderr)
     else:

@@ -170,3 +170,15 @@ def test_resume_under_another_task_names_the_run_s_task(rnnkit, tmp_path):
     assert code == 0, err
     code, _, err = rnnkit("train", "lm", "--run", run, "--resume", "true", *TINY)
     assert code == 2 and err.endswith(f"error: {run} is a classify run; resume it with rnnkit train classify\n")
+
+
+def test_examples_take_one_or_more_lines_and_keep_their_commas(rnnkit, tmp_path):
+    run = str(tmp_path / "run")
+    code, out, err = rnnkit("train", "classify", "--data", "builtin:bbc-news", "--run", run, *TINY,
+                            *SMALL["classify"], "--eval_split", "none", "--examples", "shares rose, then fell", "goal")
+    assert code == 0, err
+    assert "\n  shares rose, then fell\t" in out and "\n  goal\t" in out
+    code, out, err = rnnkit("train", "classify", "--data", "builtin:bbc-news", "--run", str(tmp_path / "one"), *TINY,
+                            *SMALL["classify"], "--eval_split", "none", "--examples", "goal")
+    assert code == 0, err
+    assert "\n  goal\t" in out

@@ -55,7 +55,7 @@ def task_parser(task: type[TaskAdapter]) -> ArgumentParser:
         help="report them on N examples of that split only, spread evenly over it (a fixed subset); None: all",
     )
     parser.add_argument(
-        "--examples", type=list[str], default=[],
+        "--examples", type=str, nargs="+", default=[],
         help="after training, print the model's predictions for these input lines",
     )
     add_dataclass_options(parser, task.options_class, "task")

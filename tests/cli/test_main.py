@@ -182,3 +182,13 @@ def test_examples_take_one_or_more_lines_and_keep_their_commas(rnnkit, tmp_path)
                             *SMALL["classify"], "--eval_split", "none", "--examples", "goal")
     assert code == 0, err
     assert "\n  goal\t" in out
+
+
+def test_resume_on_other_data_is_refused(rnnkit, tmp_path):
+    run = str(tmp_path / "run")
+    (tmp_path / "corpus.txt").write_text("To be, or not to be, that is the question.\n" * 40)
+    code, _, err = rnnkit("train", "lm", "--data", str(tmp_path / "corpus.txt"), "--run", run, *TINY, *SMALL["lm"],
+                          "--eval_split", "none")
+    assert code == 0, err
+    code, _, err = rnnkit("train", "lm", "--run", run, "--resume", "true", *TINY, "--train.max_steps", "6")
+    assert code == 2 and f"trained on --data {tmp_path / 'corpus.txt'}; resume it with the same --data" in err

@@ -148,11 +148,18 @@ def report(run_dir: Path, splits: Splits, split: str, limit: int | None, example
 
 
 def _warn_changed(run_dir: Path, values: dict[str, Any]) -> None:
-    """Tell the user when the options given differ from the run's in what a resumed run keeps."""
+    """Refuse other data for a resumed run; tell the user when the options given differ from the run's in
+    what a resumed run keeps."""
     path = run_dir / CONFIG_FILE
     if not path.is_file():
         return
     saved = yaml.safe_load(path.read_text())
+    for name in ("data", "valid", "test"):  # the batches resume where they stopped in the same data
+        if saved.get(name) != values[name]:
+            raise TaskError(
+                f"{run_dir} trained on --{name} {saved.get(name)}; resume it with the same --{name}, "
+                f"not {values[name]}"
+            )
     for group in ("task", "model"):
         changed = sorted(k for k, v in values[group].items() if saved.get(group, {}).get(k) != v)
         if changed:

@@ -1,7 +1,14 @@
 import pytest
 import torch
+import torch.nn.functional as F
+from torch import nn
 
-from rnnkit.cells import DeepTransition, GRUCell, LSTMCell, LSTMState, MinimalGRUCell, RecurrentCell, RNNCell
+from rnnkit.cells import (
+    DeepTransition, GRUCell, LSTMCell, LSTMState, MinimalGRUCell, RecurrentCell, RNNCell, scan_steps,
+)  # fmt: skip
+from rnnkit.cells import lstm as lstm_module
+from rnnkit.kernels.transition import Transition
+from rnnkit.layers import Recurrent
 
 D = torch.float64
 
@@ -79,13 +86,14 @@ def test_scan_with_projections_before_the_loop_equals_the_step_loop(make, check_
 
 
 def test_scan_projects_all_inputs_at_once_only_for_a_projected_input_cell(monkeypatch):
+    """On the step path (a GRU, which no kernel runs with a transition)."""
     calls = []
-    for cls in (LSTMCell, Leaky):
+    for cls in (GRUCell, Leaky):
         monkeypatch.setattr(cls, "forward", _counting(cls.forward, calls, f"{cls.__name__}.forward"))
-    monkeypatch.setattr(LSTMCell, "project_input", _counting(LSTMCell.project_input, calls, "project_input"))
+    monkeypatch.setattr(GRUCell, "project_input", _counting(GRUCell.project_input, calls, "project_input"))
     x = torch.randn(5, 2, 3, dtype=D)
-    lstm = DeepTransition(LSTMCell(3, 4, dtype=D))
-    lstm.scan(x, lstm.initial_state(2))
+    gru = DeepTransition(GRUCell(3, 4, dtype=D))
+    gru.scan(x, gru.initial_state(2))
     assert calls == ["project_input"]
     calls.clear()
     leaky = DeepTransition(Leaky(3, 4))
@@ -131,3 +139,144 @@ def test_unbatched_step_is_the_batch_of_one():
     assert y.shape == state.shape == (4,)
     torch.testing.assert_close(y, y_batched[0], rtol=0, atol=0)
     assert cell(x)[0].shape == (4,)
+
+
+# The fused path: DeepTransition around an LSTMCell without projection, with an activation the kernel knows.
+
+
+def _paths(monkeypatch) -> list[str]:
+    """Record which whole-sequence path each scan took: the kernel with a transition, or the cell's steps."""
+    calls = []
+    real_scan, real_step = lstm_module.lstm_scan, LSTMCell.step
+
+    def scan(*args, transition=None, **kwargs):
+        calls.append("fused" if isinstance(transition, Transition) else "kernel")
+        return real_scan(*args, transition=transition, **kwargs)
+
+    def step(self, *args, **kwargs):
+        if not calls or calls[-1] != "steps":
+            calls.append("steps")
+        return real_step(self, *args, **kwargs)
+
+    monkeypatch.setattr(lstm_module, "lstm_scan", scan)
+    monkeypatch.setattr(LSTMCell, "step", step)
+    return calls
+
+
+def _perturbed(cell: DeepTransition) -> DeepTransition:
+    """Parameters moved off their initial values (layer norm gains off 1, biases off 0)."""
+    with torch.no_grad():
+        for p in cell.parameters():
+            p.add_(0.2 * torch.randn_like(p))
+    return cell
+
+
+@pytest.mark.parametrize("depth", [1, 2])
+@pytest.mark.parametrize("skip", [False, True])
+@pytest.mark.parametrize("activation", [torch.tanh, torch.relu, torch.sigmoid], ids=["tanh", "relu", "sigmoid"])
+@pytest.mark.parametrize("options", [{}, {"peephole": True}, {"layer_norm": True}], ids=["plain", "peephole", "ln"])
+def test_fused_scan_equals_the_step_loop(depth, skip, activation, options, check_scan_equals_step_loop, monkeypatch):
+    """Outputs, final state and every gradient (the transition's weights included), plain and with keep and
+    recurrent masks: the fused kernel against the cell's forward step by step."""
+    calls = _paths(monkeypatch)
+    cell = _perturbed(DeepTransition(LSTMCell(3, 4, **options, dtype=D), depth, activation, skip))
+    check_scan_equals_step_loop(cell, grad_atol=1e-10)
+    assert calls == ["fused", "steps", "fused", "steps"]  # scan, then scan_steps, without and with masks
+
+
+@pytest.mark.parametrize(
+    "activation",
+    [torch.tanh, F.tanh, nn.Tanh(), torch.relu, F.relu, nn.ReLU(), torch.sigmoid, F.sigmoid, nn.Sigmoid()],
+    ids=["torch.tanh", "F.tanh", "nn.Tanh", "torch.relu", "F.relu", "nn.ReLU", "torch.sigmoid", "F.sigmoid", "nn.Sigmoid"],
+)  # fmt: skip
+def test_known_activations_take_the_fused_path(activation, monkeypatch):
+    calls = _paths(monkeypatch)
+    cell = DeepTransition(LSTMCell(3, 4, dtype=D), 1, activation)
+    x = torch.randn(5, 2, 3, dtype=D)
+    ys, _ = cell.scan(x, cell.initial_state(2))
+    want, _ = scan_steps(cell, x, cell.initial_state(2))
+    assert calls == ["fused", "steps"]
+    torch.testing.assert_close(ys, want, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: DeepTransition(LSTMCell(3, 4, dtype=D), 2, lambda u: u * 2),
+        lambda: DeepTransition(LSTMCell(3, 4, dtype=D), 1, F.softplus, skip=True),
+        lambda: DeepTransition(LSTMCell(3, 4, proj_size=2, dtype=D), 1, torch.tanh),
+    ],
+    ids=["lambda", "softplus", "proj_size"],
+)
+def test_other_cases_keep_the_step_path(make, monkeypatch):
+    """An activation the kernel does not know, or an LSTM with projection: the steps, one at a time, as before."""
+    calls = _paths(monkeypatch)
+    cell = _perturbed(make())
+    x = torch.randn(4, 2, 3, dtype=D, requires_grad=True)
+    ys, state = cell.scan(x, cell.initial_state(2))
+    assert calls == ["steps"]
+    h, c = cell.initial_state(2)
+    want = []
+    for x_t in x.unbind(0):  # DeepTransition's equations, written out
+        u_0 = u = h
+        for W_k in cell.transition:
+            u = cell.activation(W_k(u))
+        y, (h, c) = cell.cell(x_t, LSTMState(u_0 + u if cell.skip else u, c))
+        want.append(y)
+    torch.testing.assert_close(ys, torch.stack(want), rtol=0, atol=1e-12)
+    torch.testing.assert_close(tuple(state), (h, c), rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("bidirectional", [False, True])
+@pytest.mark.parametrize("options", [{}, {"peephole": True, "layer_norm": True}], ids=["plain", "peephole+ln"])
+def test_recurrent_with_lengths_zoneout_and_recurrent_dropout_equals_the_step_path(bidirectional, options, monkeypatch):
+    """Through ``Recurrent``: two layers, lengths, zoneout and recurrent dropout in training mode (the same
+    random masks on both paths), the fused path equals the step path with every gradient."""
+    torch.manual_seed(3)
+    cell = _perturbed(DeepTransition(LSTMCell(3, 4, **options, dtype=D), 2, torch.tanh, skip=True))
+    layer = Recurrent(cell, num_layers=2, bidirectional=bidirectional, recurrent_dropout=0.3, zoneout=0.2)
+    x = torch.randn(6, 3, 3, dtype=D, requires_grad=True)
+    lengths = [6, 4, 1]
+    inputs = [x, *layer.parameters()]
+
+    def run():
+        torch.manual_seed(4)
+        ys, (h, c) = layer(x, lengths=lengths)
+        loss = (ys * ys.detach().cos()).sum() + (h * h.detach().sin()).sum() + c.sum()
+        return [ys, h, c, *torch.autograd.grad(loss, inputs)]
+
+    calls = _paths(monkeypatch)
+    fused = run()
+    assert set(calls) == {"fused"} and len(calls) == 2 * (2 if bidirectional else 1)
+    monkeypatch.setattr(DeepTransition, "_fused_transition", lambda self: None)
+    calls.clear()
+    steps = run()
+    assert set(calls) == {"steps"}
+    for a, b in zip(fused, steps, strict=True):
+        torch.testing.assert_close(a, b, rtol=0, atol=1e-10)
+
+
+def test_fused_gradcheck_with_keep_and_mask():
+    cell = _perturbed(DeepTransition(LSTMCell(2, 3, peephole=True, dtype=D), depth=2, skip=True))
+    s0 = LSTMState(torch.randn(2, 3, dtype=D, requires_grad=True), torch.randn(2, 3, dtype=D, requires_grad=True))
+    x = torch.randn(3, 2, 2, dtype=D, requires_grad=True)
+    k = torch.tensor([0.0, 1.0, 0.5], dtype=D).view(3, 1, 1).expand(3, 2, 1)
+    mask = torch.tensor([[2.0, 0.0, 2.0], [0.0, 2.0, 2.0]], dtype=D)
+
+    def run(*_):
+        ys, state = cell.scan(x, s0, keep=LSTMState(k, k), recurrent_mask=mask)
+        return ys, *state
+
+    # gradcheck perturbs its inputs in place, so the cell's own parameters can be the inputs
+    assert torch.autograd.gradcheck(run, (x, *s0, *cell.parameters()))
+
+
+def test_fused_inference_records_nothing_and_equals_training():
+    cell = _perturbed(DeepTransition(LSTMCell(3, 4, layer_norm=True), 2, torch.relu, skip=True))
+    x = torch.randn(5, 2, 3)
+    ys, (h, c) = cell.scan(x, cell.initial_state(2))
+    assert ys.grad_fn is not None
+    with torch.no_grad():
+        ys_inf, (h_inf, c_inf) = cell.scan(x, cell.initial_state(2))
+    assert ys_inf.grad_fn is None
+    assert torch.equal(ys_inf, ys.detach()) and torch.equal(h_inf, h.detach()) and torch.equal(c_inf, c.detach())

@@ -7,6 +7,7 @@ from torch import nn
 
 from rnnkit.cells import LSTMCell, LSTMState, scan_steps
 from rnnkit.cells import lstm as lstm_module
+from rnnkit.kernels.transition import Transition
 
 D = torch.float64
 OPTIONS = [
@@ -216,3 +217,25 @@ def test_torch_lstm_path_in_bfloat16_inference():
         ys, (h, c) = low.scan(x.bfloat16(), low.initial_state(3))
     assert ys.dtype == h.dtype == c.dtype == torch.bfloat16
     torch.testing.assert_close(ys.float(), want, rtol=0, atol=0.05)
+
+
+def test_scan_with_a_transition_runs_the_kernel_even_for_the_plain_equations(monkeypatch):
+    """torch.lstm has no transition: the plain LSTM given one runs rnnkit's kernel, which applies it."""
+    calls = _spy(monkeypatch)
+    cell = LSTMCell(3, 4, dtype=D)
+    W = torch.randn(4, 4, dtype=D)
+    x, state = torch.randn(5, 2, 3, dtype=D), LSTMState(torch.randn(2, 4, dtype=D), torch.randn(2, 4, dtype=D))
+    ys, _ = cell.scan(x, state, transition=Transition((W,), (None,), "sigmoid"))
+    assert calls == ["lstm_scan"]
+    h, c, want = state.h, state.c, []
+    for x_t in x.unbind(0):
+        y, (h, c) = cell(x_t, LSTMState(torch.sigmoid(h @ W.T), c))
+        want.append(y)
+    torch.testing.assert_close(ys, torch.stack(want), rtol=0, atol=1e-12)
+
+
+def test_scan_with_a_transition_needs_no_projection():
+    cell = LSTMCell(3, 4, proj_size=2)
+    transition = Transition((torch.zeros(2, 2),), (None,))
+    with pytest.raises(ValueError, match="transition needs proj_size=0, got proj_size=2"):
+        cell.scan(torch.randn(5, 2, 3), cell.initial_state(2), transition=transition)

@@ -14,6 +14,7 @@ from rnnkit.cells.state import LSTMState
 
 from rnnkit.kernels.lstm import lstm_scan
 from rnnkit.kernels.torch_lstm import torch_lstm
+from rnnkit.kernels.transition import Transition
 
 
 class LSTMCell(ProjectedInputCell):
@@ -157,7 +158,13 @@ class LSTMCell(ProjectedInputCell):
         return F.layer_norm(c, (self.hidden_size,), self.ln_cell_weight, self.ln_cell_bias, self.ln_eps)
 
     def scan(
-        self, x: Tensor, state: LSTMState, *, keep: LSTMState | None = None, recurrent_mask: Tensor | None = None
+        self,
+        x: Tensor,
+        state: LSTMState,
+        *,
+        keep: LSTMState | None = None,
+        recurrent_mask: Tensor | None = None,
+        transition: Transition | None = None,
     ) -> tuple[Tensor, LSTMState]:
         """All steps at once: PyTorch's fused LSTM operator for the plain equations, else one matmul
         ``x W_ih^T + b_ih + b_hh`` for every t followed by rnnkit's fused kernel.
@@ -168,8 +175,14 @@ class LSTMCell(ProjectedInputCell):
         see :mod:`rnnkit.kernels.torch_lstm`), so it goes there, as the ``LSTM`` drop-in does. Every
         other case needs an option ``torch.lstm`` lacks and runs the kernel; with a projection, which the
         kernel does not have, it runs the steps one by one.
+
+        ``transition`` puts a deep-transition MLP between ``m h_{t-1}`` and the recurrent matmul, the
+        recurrent mask now applying to the MLP's input (:mod:`rnnkit.kernels.transition`): the fused path
+        of ``DeepTransition`` around this cell, which the kernel runs; it needs ``proj_size=0``.
         """
-        if self._torch_lstm_computes(keep, recurrent_mask):
+        if transition is not None and self.proj_size:
+            raise ValueError(f"LSTMCell.scan: a transition needs proj_size=0, got proj_size={self.proj_size}")
+        if transition is None and self._torch_lstm_computes(keep, recurrent_mask):
             weights = [self.weight_ih, self.weight_hh]
             if self.bias:
                 weights += [self.bias_ih, self.bias_hh]
@@ -186,7 +199,7 @@ class LSTMCell(ProjectedInputCell):
             weight_ci=self.weight_ci, weight_cf=self.weight_cf, weight_co=self.weight_co,
             ln_gates_weight=self.ln_gates_weight, ln_gates_bias=self.ln_gates_bias,
             ln_cell_weight=self.ln_cell_weight, ln_cell_bias=self.ln_cell_bias, ln_eps=self.ln_eps,
-            keep_h=keep_h, keep_c=keep_c, recurrent_mask=recurrent_mask,
+            keep_h=keep_h, keep_c=keep_c, recurrent_mask=recurrent_mask, transition=transition,
         )
         return ys, LSTMState(h, c)
 

@@ -5,7 +5,8 @@ matmul; gate order i, f, g, o as ``torch.nn.LSTM``; :math:`\odot` is the element
 
 .. math::
 
-    a_t &= xp_t + (h_{t-1} \odot m) W_{hh}^T                    && m: \text{recurrent mask, else } 1 \\
+    h'_{t-1} &= \mathcal{T}(m \odot h_{t-1})                     && m: \text{recurrent mask, else } 1 \\
+    a_t &= xp_t + h'_{t-1} W_{hh}^T \\
     a'_t &= \gamma_g \odot \mathrm{LN}(a_t) + \beta_g             && \text{each gate block over its H units; else } a'_t = a_t \\
     i_t &= \sigma(a'_i + w_{ci} \odot c_{t-1}), \quad f_t = \sigma(a'_f + w_{cf} \odot c_{t-1}), \quad g_t = \tanh(a'_g) \\
     \tilde c_t &= f_t \odot c_{t-1} + i_t \odot g_t \\
@@ -18,6 +19,9 @@ matmul; gate order i, f, g, o as ``torch.nn.LSTM``; :math:`\odot` is the element
         \quad y_t = h_t                                           && \text{no keep: } k = 0
 
 The keep masks ``k`` carry the state over unchanged where 1: zoneout, and steps past a sequence's length.
+:math:`\mathcal{T}` is the identity, or with a ``transition`` the deep-transition MLP of
+:mod:`rnnkit.kernels.transition` (``DeepTransition`` around this cell): the memory :math:`c_{t-1}` and the
+keep masks' :math:`h_{t-1}` bypass it.
 
 Backward. Write :math:`\delta x = \partial L / \partial x`. Two errors are carried back through time:
 :math:`\delta h_t` (from the output :math:`y_t` and from step t+1) and :math:`\delta c_t` (from step t+1).
@@ -34,12 +38,14 @@ Starting from :math:`\delta h_T = \partial L/\partial y_T + \partial L/\partial 
     \delta a'_g = \delta \tilde c_t \odot i_t \odot (1 - g_t^2) \\
     \delta a_t &= \mathrm{LN}_g^\top(\delta a'_t) \\
     \delta c_{t-1} &= k^c_t \odot \delta c_t + f_t \odot \delta \tilde c_t + w_{ci} \odot \delta a'_i + w_{cf} \odot \delta a'_f \\
-    \delta h_{t-1} &= \partial L/\partial y_{t-1} + k^h_t \odot \delta h_t + m \odot (\delta a_t W_{hh})
+    \delta h_{t-1} &= \partial L/\partial y_{t-1} + k^h_t \odot \delta h_t + m \odot J_t^\top (\delta a_t W_{hh})
         && (\partial L/\partial y_0 = 0)
 
 where :math:`\mathrm{LN}^\top(u) = \frac{1}{s}\,(\gamma u - \overline{\gamma u} - \hat z\, \overline{\gamma u \hat z})`
 is the layer-norm Jacobian transposed (:math:`\hat z` the normalised input, :math:`s` its standard
-deviation, bars the mean over the H units); without layer norm it is the identity. The factors that do
+deviation, bars the mean over the H units); without layer norm it is the identity. :math:`J_t^\top` is the
+transition's Jacobian transposed (the identity without one; its backward recurrence is in
+:mod:`rnnkit.kernels.transition`). The factors that do
 not depend on :math:`\delta h_t, \delta c_t` (the products of activations above) are computed for a chunk
 of steps at once, just before the chunk's iterations, so that each step costs few operations and the
 chunk stays in cache. After the loop, with every step's errors stacked over time:
@@ -47,7 +53,7 @@ chunk stays in cache. After the loop, with every step's errors stacked over time
 .. math::
 
     \delta xp_t = \delta a_t, \quad
-    \delta W_{hh} = \sum_t \delta a_t^\top (h_{t-1} \odot m) \;\text{(one matmul over the stacked steps)}, \quad
+    \delta W_{hh} = \sum_t \delta a_t^\top h'_{t-1} \;\text{(one matmul over the stacked steps)}, \quad
     \delta w_{ci} = \textstyle\sum \delta a'_i \odot c_{t-1}, \quad
     \delta w_{cf} = \sum \delta a'_f \odot c_{t-1}, \quad
     \delta w_{co} = \sum \delta a'_o \odot \tilde c_t, \\
@@ -55,7 +61,8 @@ chunk stays in cache. After the loop, with every step's errors stacked over time
     \delta \gamma_c = \sum \delta n \odot \hat c, \quad \delta \beta_c = \sum \delta n,
     \quad \delta h_0, \delta c_0 \text{ from the last iteration}
 
-(sums over time and batch; the vector ones are accumulated chunk by chunk).
+(sums over time and batch; the vector ones are accumulated chunk by chunk), and the transition's weight
+gradients, one matmul a layer (:mod:`rnnkit.kernels.transition`).
 
 Precision. float32 and float64 run as written. bfloat16 inputs use bfloat16 only where it pays: the
 recurrent matmul (oneDNN with the weight packed once, accumulating in float32; its result, with xp_t
@@ -70,6 +77,8 @@ than a float32 one.
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import Tensor
 from torch.autograd.function import once_differentiable
@@ -79,6 +88,7 @@ from rnnkit.kernels._common import (
     weight_grad_t,
 )
 from rnnkit.kernels.linear import prepacked_linear
+from rnnkit.kernels.transition import Transition, TransitionBackward, TransitionForward, check_transition
 
 _KERNEL = "lstm_scan"
 _ARGUMENTS = (
@@ -114,6 +124,7 @@ def lstm_scan(
     keep_h: Tensor | None = None,
     keep_c: Tensor | None = None,
     recurrent_mask: Tensor | None = None,
+    transition: Transition | None = None,
 ) -> tuple[Tensor, Tensor, Tensor]:
     """Run an LSTM over a whole sequence; returns ``(ys (T, B, H), h_T (B, H), c_T (B, H))``.
 
@@ -126,7 +137,10 @@ def lstm_scan(
         ln_cell_weight, ln_cell_bias: (H,) layer norm of the cell before its ``tanh``; both or neither.
         ln_eps: the layer norms' epsilon.
         keep_h, keep_c: (T, B, H) or (T, B, 1) masks; where 1 the state is carried over unchanged.
-        recurrent_mask: (B, H) mask applied to ``h_{t-1}`` where it enters the recurrent matmul.
+        recurrent_mask: (B, H) mask applied to ``h_{t-1}`` where it enters the recurrent matmul (with a
+            transition, where it enters the transition: u_0 = m h_{t-1}).
+        transition: a deep-transition MLP from ``m h_{t-1}`` to the recurrent matmul's input, its layers
+            (H, H) (:mod:`rnnkit.kernels.transition`); differentiable in its weights and biases.
 
     All tensors share one floating dtype (float32, float64 or bfloat16). The equations, the backward
     recurrences and the bfloat16 precision choices are in this module's docstring.
@@ -144,25 +158,34 @@ def lstm_scan(
         raise ValueError(f"{_KERNEL}: give both ln_gates_weight and ln_gates_bias, or neither")
     if (ln_cell_weight is None) != (ln_cell_bias is None):
         raise ValueError(f"{_KERNEL}: give both ln_cell_weight and ln_cell_bias, or neither")
+    if transition is not None:
+        check_transition(_KERNEL, transition, hidden)
+    layers = transition.tensors() if transition is not None else []  # W_1, b_1, W_2, ...
     args = (
         xp, h0, c0, weight_hh, weight_ci, weight_cf, weight_co,
         ln_gates_weight, ln_gates_bias, ln_cell_weight, ln_cell_bias,
         keep_h, keep_c, recurrent_mask,
     )  # fmt: skip
     named = dict(zip(_ARGUMENTS, args))
+    named |= {f"transition[{k}]": value for k, value in enumerate(layers)}
     dtypes = {name: value.dtype for name, value in named.items() if value is not None}
     if len(set(dtypes.values())) > 1 or xp.dtype not in (torch.float32, torch.float64, torch.bfloat16):
         raise TypeError(f"{_KERNEL}: all tensors must share one dtype of float32, float64, bfloat16; got {dtypes}")
-    training = needs_grad(*args[:11])
+    training = needs_grad(*args[:11], *layers)
     in_float32 = xp.dtype == torch.bfloat16 and (
         training or bfloat16_in_float32(xp, weight_hh, BFLOAT16_IN_FLOAT32_PRODUCTS)
     )
     if in_float32:
         args = to_float32(*args)
+        layers = to_float32(*layers)
     if training:
-        ys, h_last, c_last = _LSTMScan.apply(*args, ln_eps)
+        # the transition's tensors are arguments of their own, so that autograd routes their gradients
+        form = (transition.activation, transition.skip) if transition is not None else None
+        ys, h_last, c_last = _LSTMScan.apply(*args, ln_eps, form, *layers)
     else:
-        ys, h_last, c_last, _ = _forward(*args, ln_eps, save=False)
+        if transition is not None:
+            transition = transition.with_tensors(layers)
+        ys, h_last, c_last, _ = _forward(*args, ln_eps, save=False, transition=transition)
     return (ys.bfloat16(), h_last.bfloat16(), c_last.bfloat16()) if in_float32 else (ys, h_last, c_last)
 
 
@@ -184,7 +207,8 @@ def _forward(
     eps: float,
     *,
     save: bool,
-) -> tuple[Tensor, Tensor, Tensor, dict[str, Tensor | None]]:
+    transition: Transition | None = None,
+) -> tuple[Tensor, Tensor, Tensor, dict[str, Any]]:
     """The forward loop. With ``save`` every step's activations are kept for backward, else one scratch row.
 
     The elementwise math runs in the compute dtype (float32 for bfloat16 inputs, see the module docstring).
@@ -198,6 +222,7 @@ def _forward(
         for v in (w_ci, w_cf, w_co, gamma_g, beta_g, gamma_c, beta_c, keep_h, keep_c)
     )
     product = prepacked_linear(weight_hh, B)  # product(h, xp_t, out=a): a = xp_t + h W_hh^T
+    mlp = TransitionForward(transition, T, B, save=save) if transition is not None else None
     rows = T if save else 1
 
     # hs[t] = h_t in the input dtype: h0, then the rows of ys (a tensor of its own, so that a caller
@@ -247,7 +272,9 @@ def _forward(
     for t in range(T):
         h_prev, c_prev = hs[t], cs[t]
         h_in = h_prev * m if m is not None else h_prev
-        # a_t = xp_t + (h_{t-1} * m) W_hh^T
+        if mlp is not None:
+            h_in = mlp.step(t, h_in)  # h'_{t-1} = T(m h_{t-1})
+        # a_t = xp_t + h'_{t-1} W_hh^T
         product(h_in, xs[t], out=a_raw[t])
         if gamma_g is not None:
             # a'_t = gamma_g * LN(a_t) + beta_g, per gate block
@@ -288,7 +315,7 @@ def _forward(
         else:
             torch.mul(o, taus[t], out=hs[t + 1])
 
-    saved: dict[str, Tensor | None] = {}
+    saved: dict[str, Any] = {}  # the tensors of _SAVED, and the transition's list
     if save:
         saved = {
             "ys": ys,
@@ -302,6 +329,8 @@ def _forward(
             "mu_c": torch.stack(mu_c) if mu_c else None,  # (T, B, 1)
             "rstd_c": torch.stack(rstd_c) if rstd_c else None,
         }
+        if mlp is not None:
+            saved["transition"] = mlp.saved()
     return ys, hs[T].clone(), cs[T].to(c0.dtype, copy=True), saved
 
 
@@ -314,21 +343,29 @@ def _stack_or_zeros(*vectors: Tensor | None, dtype: torch.dtype, device: torch.d
 # What backward reads: these arguments (named as in the equations), then what the forward loop kept.
 _PARAMS = ("h0", "weight_hh", "w_ci", "w_cf", "w_co", "gamma_g", "beta_g", "gamma_c", "beta_c", "keep_h", "keep_c", "m")
 _SAVED = ("ys", "cs", "gates", "a_raw", "c_tilde", "tau", "mu_g", "rstd_g", "mu_c", "rstd_c")
+# Where the transition's tensors start among _LSTMScan's arguments: after _ARGUMENTS, eps and form.
+_LAYERS_AT = len(_ARGUMENTS) + 2
 
 
 class _LSTMScan(torch.autograd.Function):
-    """Forward loop and hand-written backward through time (equations in the module docstring)."""
+    """Forward loop and hand-written backward through time (equations in the module docstring).
+
+    ``form`` is the transition's ``(activation, skip)`` and ``layers`` its tensors W_1, b_1, W_2, ...,
+    or None and nothing without a transition.
+    """
 
     @staticmethod
     def forward(ctx, xp, h0, c0, weight_hh, w_ci, w_cf, w_co, gamma_g, beta_g, gamma_c, beta_c,
-                keep_h, keep_c, m, eps):  # fmt: skip
+                keep_h, keep_c, m, eps, form, *layers):  # fmt: skip
+        transition = Transition(tuple(layers[0::2]), tuple(layers[1::2]), *form) if form is not None else None
         ys, h_last, c_last, saved = _forward(
             xp, h0, c0, weight_hh, w_ci, w_cf, w_co, gamma_g, beta_g, gamma_c, beta_c,
-            keep_h, keep_c, m, eps, save=True,
+            keep_h, keep_c, m, eps, save=True, transition=transition,
         )  # fmt: skip
+        ctx.form = form
         ctx.save_for_backward(
             h0, weight_hh, w_ci, w_cf, w_co, gamma_g, beta_g, gamma_c, beta_c, keep_h, keep_c, m,
-            *(saved[k] for k in _SAVED),
+            *(saved[k] for k in _SAVED), *layers, *saved.get("transition", ()),
         )  # fmt: skip
         return ys, h_last, c_last
 
@@ -337,9 +374,14 @@ class _LSTMScan(torch.autograd.Function):
     def backward(ctx, d_ys, d_h_last, d_c_last):
         tensors = ctx.saved_tensors
         p = dict(zip(_PARAMS, tensors[: len(_PARAMS)]))
-        s = dict(zip(_SAVED, tensors[len(_PARAMS) :]))
-        grads = _backward(d_ys, d_h_last, d_c_last, p, s, ctx.needs_input_grad)
-        return (*grads, None, None, None, None)
+        s = dict(zip(_SAVED, tensors[len(_PARAMS) : len(_PARAMS) + len(_SAVED)]))
+        rest = tensors[len(_PARAMS) + len(_SAVED) :]  # the transition's tensors, then what its forward kept
+        mlp = None
+        if ctx.form is not None:
+            n = len(ctx.needs_input_grad) - _LAYERS_AT  # W_1, b_1, ...
+            mlp = TransitionBackward(Transition(tuple(rest[0:n:2]), tuple(rest[1:n:2]), *ctx.form), list(rest[n:]))
+        grads, layer_grads = _backward(d_ys, d_h_last, d_c_last, p, s, ctx.needs_input_grad, mlp)
+        return (*grads, None, None, None, None, None, *layer_grads)
 
 
 def _factors(i, f, g, o, c_prev, tau, keep_h, w_ci, w_cf, w_co_in_k_n, k_o, k_n, k_ifg, k_carry, tmp):
@@ -379,8 +421,9 @@ def _factors(i, f, g, o, c_prev, tau, keep_h, w_ci, w_cf, w_co_in_k_n, k_o, k_n,
             k_carry.addcmul_(k_ifg[:, 1], w_cf)
 
 
-def _backward(d_ys, d_h_last, d_c_last, p, s, needs):
-    """Backpropagation through time; returns the gradients of xp .. ln_cell_bias (None where not needed)."""
+def _backward(d_ys, d_h_last, d_c_last, p, s, needs, mlp):
+    """Backpropagation through time; returns the gradients of xp .. ln_cell_bias and those of the
+    transition's tensors (``mlp``, or None without one), None where not needed."""
     weight_hh, w_ci, w_cf, w_co = p["weight_hh"], p["w_ci"], p["w_cf"], p["w_co"]
     gamma_g, gamma_c = p["gamma_g"], p["gamma_c"]
     keep_h, keep_c, m = p["keep_h"], p["keep_c"], p["m"]
@@ -470,8 +513,12 @@ def _backward(d_ys, d_h_last, d_c_last, p, s, needs):
                 d_a_chunk.append(da)
             else:
                 da = d_ap[t]
-            # delta h_{t-1} = dL/dy_{t-1} + k^h delta h_t + m (delta a_t W_hh)
-            dh_prev = recurrent_grad(da, weight_hh, m, dys[t - 1] if t > 0 else None)
+            # delta h_{t-1} = dL/dy_{t-1} + k^h delta h_t + m J^T(delta a_t W_hh)
+            dy_prev = dys[t - 1] if t > 0 else None
+            if mlp is not None:
+                dh_prev = mlp.step(t, torch.mm(da, weight_hh), m, dy_prev)
+            else:
+                dh_prev = recurrent_grad(da, weight_hh, m, dy_prev)
             if keep_hs is not None:
                 dh_prev.addcmul_(dh, keep_hs[t])
             dh = dh_prev
@@ -481,13 +528,19 @@ def _backward(d_ys, d_h_last, d_c_last, p, s, needs):
             torch.stack(d_a_chunk[::-1], out=d_ap_buf[span])
     d_a_buf = d_ap_buf  # (T, B, 4H): delta a_t
 
-    # sum_t delta a_t^T (h_{t-1} * m): h_0's B rows, then one product over the stacked h_1 .. h_{T-1}
-    d_w_hh = weight_grad_t(h0, ys, d_a_buf, m).t() if needs[3] else None
+    if not needs[3]:
+        d_w_hh = None
+    elif mlp is not None:
+        d_w_hh = mlp.recurrent_weight_grad(d_a_buf)  # sum_t delta a_t^T h'_{t-1}
+    else:
+        # sum_t delta a_t^T (h_{t-1} * m): h_0's B rows, then one product over the stacked h_1 .. h_{T-1}
+        d_w_hh = weight_grad_t(h0, ys, d_a_buf, m).t()
+    layer_grads = mlp.grads(h0, ys, m, needs[_LAYERS_AT:]) if mlp is not None else []
 
     def vector_grad(name: str, index: int) -> Tensor | None:
         return sums[name] if needs[index] else None
 
-    return (
+    grads = (
         d_a_buf if needs[0] else None,
         dh if needs[1] else None,
         dc if needs[2] else None,
@@ -500,6 +553,7 @@ def _backward(d_ys, d_h_last, d_c_last, p, s, needs):
         vector_grad("gamma_c", 9),
         vector_grad("beta_c", 10),
     )
+    return grads, layer_grads
 
 
 def _accumulate_sums(sums, d_ap, d_n, c_prev, c_tilde, a_raw, s, span, p):

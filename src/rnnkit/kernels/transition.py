@@ -1,0 +1,234 @@
+r"""A deep transition inside a scan kernel: an MLP on the path from :math:`h_{t-1}` to the recurrent product.
+
+The part of ``DeepTransition``'s recurrence (Pascanu et al. 2014) that a fused kernel runs for it. Forward,
+at every step t (all (B, R), R the size of :math:`h`; :math:`\phi` the activation):
+
+.. math::
+
+    u_0 &= m \odot h_{t-1}                                       && m: \text{recurrent mask, else } 1 \\
+    z_k &= u_{k-1} W_k^T + b_k, \quad u_k = \phi(z_k)            && k = 1..L \\
+    h'_{t-1} &= u_L \quad\text{or, with skip,}\quad h'_{t-1} = u_0 + u_L
+
+and the kernel's recurrent product takes :math:`h'_{t-1}` in place of :math:`m \odot h_{t-1}`
+(``a_t = xp_t + h'_{t-1} W_{hh}^T``). The kernel's keep masks still mix the state :math:`h_{t-1}` itself.
+
+Backward. Write :math:`\delta x = \partial L / \partial x`. Given :math:`\delta h'_{t-1} = \delta a_t W_{hh}`
+from the kernel's loop, at every step:
+
+.. math::
+
+    \delta u_L &= \delta h'_{t-1} \\
+    \delta z_k &= \delta u_k \odot \phi'(u_k), \quad \delta u_{k-1} = \delta z_k W_k  && k = L..1 \\
+    \delta u_0 &\mathrel{+}= \delta h'_{t-1}                                         && \text{skip only} \\
+    \delta h_{t-1} &= \partial L/\partial y_{t-1} + m \odot \delta u_0 \;(+\, k^h_t \odot \delta h_t, \text{ added by the kernel})
+
+:math:`\phi'` is written with :math:`\phi`'s output, so that the pass keeps the :math:`u_k` and no
+pre-activation: tanh :math:`1 - u^2`, sigmoid :math:`u (1 - u)`, relu :math:`1[u > 0]` (0 at 0, as
+autograd's). The factors :math:`\phi'(u_k)` of all steps are computed in one pass before the kernel's
+backward loop, into the buffers that then receive :math:`\delta z_k` in place. After the loop, with every
+step stacked over time:
+
+.. math::
+
+    \delta W_k = \textstyle\sum_t \delta z_k^\top u_{k-1}, \quad \delta b_k = \sum \delta z_k, \quad
+    \delta W_{hh} = \sum_t \delta a_t^\top h'_{t-1}
+
+each weight one matmul over the T*B stacked rows (for k = 1, :math:`u_0 = m \odot h_{t-1}` from the
+kernel's :math:`h_0` and outputs, which it keeps anyway).
+
+Precision: the layers run in the dtype of the kernel's recurrent product. In a bfloat16 loop (inference
+with a large product) each :math:`z_k` is rounded to bfloat16 once by its product and :math:`u_k`,
+the next product's input, is bfloat16; everywhere else (float32, float64, and bfloat16 run in float32)
+it is the dtype of the loop.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from rnnkit.kernels._common import per_step, weight_grad_t
+from rnnkit.kernels.linear import prepacked_linear
+
+ACTIVATIONS = ("tanh", "relu", "sigmoid")
+# The callables recognised as each activation: torch's functions and functional forms (compared by
+# identity) and the modules (compared by exact type: a subclass may compute something else).
+_FUNCTIONS = {"tanh": (torch.tanh, F.tanh), "relu": (torch.relu, F.relu), "sigmoid": (torch.sigmoid, F.sigmoid)}
+_MODULES = {nn.Tanh: "tanh", nn.ReLU: "relu", nn.Sigmoid: "sigmoid"}
+
+
+def activation_name(fn: Callable[[Tensor], Tensor]) -> str | None:
+    """The name (one of :data:`ACTIVATIONS`) of an activation whose derivative the kernels compute from its
+    output, or None for any other callable (which a fused kernel cannot run)."""
+    for name, functions in _FUNCTIONS.items():
+        if any(fn is f for f in functions):
+            return name
+    return _MODULES.get(type(fn))
+
+
+@dataclass(frozen=True)
+class Transition:
+    """The transition MLP as a scan kernel takes it (equations in the module docstring).
+
+    Attributes:
+        weights: W_1 .. W_L, (R, R) each, ``nn.Linear``'s layout (out, in).
+        biases: b_1 .. b_L, (R,) each or None.
+        activation: phi, one of :data:`ACTIVATIONS`.
+        skip: h' = u_0 + u_L instead of u_L.
+    """
+
+    weights: tuple[Tensor, ...]
+    biases: tuple[Tensor | None, ...]
+    activation: str = "tanh"
+    skip: bool = False
+
+    def tensors(self) -> list[Tensor | None]:
+        """W_1, b_1, W_2, b_2, ...: the order in which a kernel's autograd function takes them."""
+        return [t for pair in zip(self.weights, self.biases) for t in pair]
+
+    def with_tensors(self, tensors: list[Tensor | None]) -> Transition:
+        """The same transition over other tensors, given in the order of :meth:`tensors`."""
+        return Transition(tuple(tensors[0::2]), tuple(tensors[1::2]), self.activation, self.skip)
+
+
+def check_transition(kernel: str, transition: Transition, size: int) -> None:
+    """Check a transition's form and that its layers are (size, size) with (size,) biases."""
+    if transition.activation not in ACTIVATIONS:
+        raise ValueError(f"{kernel}: transition activation must be one of {ACTIVATIONS}, got {transition.activation!r}")
+    if not transition.weights or len(transition.weights) != len(transition.biases):
+        raise ValueError(
+            f"{kernel}: transition needs one bias (or None) per weight and at least one layer, got "
+            f"{len(transition.weights)} weights and {len(transition.biases)} biases"
+        )
+    for k, (weight, bias) in enumerate(zip(transition.weights, transition.biases), start=1):
+        if tuple(weight.shape) != (size, size):
+            raise ValueError(f"{kernel}: transition weight {k} must be ({size}, {size}), got {tuple(weight.shape)}")
+        if bias is not None and tuple(bias.shape) != (size,):
+            raise ValueError(f"{kernel}: transition bias {k} must be ({size},), got {tuple(bias.shape)}")
+
+
+class TransitionForward:
+    """The transition's share of a scan's forward loop: ``step(t, u_0) -> h'_{t-1}``.
+
+    With ``save`` every step's u_1 .. u_L (and h' with skip) are kept, (T, B, R) each, for
+    :class:`TransitionBackward`; without it one scratch row per layer is reused at every step.
+    """
+
+    def __init__(self, transition: Transition, steps: int, batch: int, *, save: bool) -> None:
+        weight = transition.weights[0]
+        R = weight.shape[0]
+        kw = {"dtype": weight.dtype, "device": weight.device}
+        rows = steps if save else 1
+        self.activation, self.skip = transition.activation, transition.skip
+        # product(u, b, out=z): z = u W_k^T + b, the weight laid out once for the engine
+        self.products = [prepacked_linear(w, batch) for w in transition.weights]
+        # The biases as (B, R) rows: oneDNN fuses an addend of the output's shape into the product.
+        self.bias_rows = [b.expand(batch, R).contiguous() if b is not None else None for b in transition.biases]
+        self.u_bufs = [torch.empty(rows, batch, R, **kw) for _ in transition.weights]  # (T, B, R): u_1 .. u_L
+        self.us = [per_step(buf, steps) for buf in self.u_bufs]
+        self.h_prime_buf = torch.empty(rows, batch, R, **kw) if self.skip else None  # u_0 + u_L
+        self.h_primes = per_step(self.h_prime_buf, steps) if self.skip else self.us[-1]
+
+    def step(self, t: int, u_0: Tensor) -> Tensor:
+        """h'_{t-1} from u_0 = m h_{t-1}."""
+        u = u_0
+        for product, bias, us in zip(self.products, self.bias_rows, self.us):
+            # u_k = phi(u_{k-1} W_k^T + b_k)
+            product(u, bias, out=us[t])
+            u = _activation_(self.activation, us[t])
+        if self.skip:
+            return torch.add(u_0, u, out=self.h_primes[t])
+        return u
+
+    def saved(self) -> list[Tensor | None]:
+        """What backward reads: u_1 .. u_L, then h' with skip (else None; it is u_L)."""
+        return [*self.u_bufs, self.h_prime_buf]
+
+
+class TransitionBackward:
+    """The transition's share of a scan's backward loop (equations in the module docstring).
+
+    ``step(t, d_h_prime, m, dy_prev)`` at every step from T down to 1, then :meth:`grads`. ``saved`` is
+    :meth:`TransitionForward.saved` of the forward pass.
+    """
+
+    def __init__(self, transition: Transition, saved: list[Tensor | None]) -> None:
+        *self.u_bufs, h_prime_buf = saved
+        self.weights, self.skip = transition.weights, transition.skip
+        self.has_bias = [b is not None for b in transition.biases]
+        self.h_prime = h_prime_buf if h_prime_buf is not None else self.u_bufs[-1]  # (T, B, R)
+        steps = self.h_prime.shape[0]
+        # phi'(u_k) of every step, which each step's delta z_k then replaces in place
+        self.d_z_bufs = [_derivative(transition.activation, u) for u in self.u_bufs]  # (T, B, R) each
+        self.d_zs = [per_step(buf, steps) for buf in self.d_z_bufs]
+
+    def step(self, t: int, d_h_prime: Tensor, m: Tensor | None, dy_prev: Tensor | None) -> Tensor:
+        """``dL/dy_{t-1} + m * delta u_0``, the gradient reaching h_{t-1} through the transition, from
+        delta h'_{t-1} = delta a_t W_hh. Returns a new tensor the caller may add to in place."""
+        d_u = d_h_prime
+        L = len(self.weights)
+        for k in range(L - 1, 0, -1):
+            d_z = self.d_zs[k][t].mul_(d_u)  # delta z_k = delta u_k phi'(u_k)
+            d_u = torch.mm(d_z, self.weights[k])  # delta u_{k-1} = delta z_k W_k
+        d_z = self.d_zs[0][t].mul_(d_u)
+        # delta u_0 = delta z_1 W_1 (+ delta h' with skip), with dL/dy_{t-1} folded in where no mask intervenes
+        if self.skip:
+            d_u0 = torch.addmm(d_h_prime, d_z, self.weights[0])
+        elif m is None and dy_prev is not None:
+            return torch.addmm(dy_prev, d_z, self.weights[0])
+        else:
+            d_u0 = torch.mm(d_z, self.weights[0])
+        if m is not None:
+            d_u0.mul_(m)
+        if dy_prev is not None:
+            d_u0.add_(dy_prev)
+        return d_u0
+
+    def recurrent_weight_grad(self, d_a: Tensor) -> Tensor:
+        """The kernel's ``delta W_hh = sum_t delta a_t^T h'_{t-1}`` as (G*H, R), one matmul over the steps."""
+        T, B, GH = d_a.shape
+        R = self.h_prime.shape[-1]
+        # computed transposed, MKL's fast layout (both operands read with the long T*B dimension contiguous)
+        return torch.mm(self.h_prime.reshape(T * B, R).t(), d_a.reshape(T * B, GH)).t()
+
+    def grads(self, h0: Tensor, ys: Tensor, m: Tensor | None, needs: tuple[bool, ...]) -> list[Tensor | None]:
+        """delta W_1, delta b_1, delta W_2, ... (None where ``needs``, in the same order, is False).
+
+        ``h0`` and ``ys`` (T, B, R) are the kernel's initial state and outputs: u_0 = m h_{t-1} over the
+        steps is h_0 then ys_1 .. ys_{T-1}, masked."""
+        T, B, R = self.h_prime.shape
+        grads: list[Tensor | None] = []
+        for k, d_z in enumerate(self.d_z_bufs):
+            need_w, need_b = needs[2 * k], needs[2 * k + 1]
+            if not need_w:
+                d_w = None
+            elif k == 0:
+                d_w = weight_grad_t(h0, ys, d_z, m).t()
+            else:
+                d_w = torch.mm(self.u_bufs[k - 1].reshape(T * B, R).t(), d_z.reshape(T * B, R)).t()
+            d_b = d_z.sum((0, 1)) if need_b and self.has_bias[k] else None
+            grads += [d_w, d_b]
+        return grads
+
+
+def _activation_(name: str, x: Tensor) -> Tensor:
+    """phi applied in place."""
+    if name == "tanh":
+        return x.tanh_()
+    if name == "sigmoid":
+        return x.sigmoid_()
+    return x.relu_()
+
+
+def _derivative(name: str, u: Tensor) -> Tensor:
+    """phi'(z) from u = phi(z), a new tensor of u's shape."""
+    if name == "tanh":
+        d = torch.mul(u, u)
+        return d.neg_().add_(1)  # 1 - u^2
+    if name == "sigmoid":
+        return torch.addcmul(u, u, u, value=-1)  # u (1 - u)
+    return (u > 0).to(u.dtype)  # 1[u > 0]

@@ -1,0 +1,148 @@
+"""The deep-transition pass of the scan kernels against the same MLP differentiated by autograd, step by step."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from rnnkit.kernels.transition import (
+    Transition, TransitionBackward, TransitionForward, activation_name, check_transition,
+)  # fmt: skip
+
+D = torch.float64
+FORMS = [(1, False, "tanh"), (1, True, "relu"), (2, False, "sigmoid"), (2, True, "tanh"), (3, False, "relu")]
+FUNCTIONS = {"tanh": torch.tanh, "relu": torch.relu, "sigmoid": torch.sigmoid}
+
+
+def form_id(form) -> str:
+    depth, skip, activation = form
+    return f"{activation}-L{depth}" + ("-skip" if skip else "")
+
+
+def make_transition(depth, skip, activation, R, *, bias=True, seed=0) -> Transition:
+    gen = torch.Generator().manual_seed(seed)
+    weights = tuple(torch.randn(R, R, generator=gen, dtype=D) * 0.6 for _ in range(depth))
+    biases = tuple(torch.randn(R, generator=gen, dtype=D) * 0.3 if bias else None for _ in range(depth))
+    return Transition(weights, biases, activation, skip)
+
+
+def mlp(transition: Transition, u_0: torch.Tensor, weights, biases) -> torch.Tensor:
+    """h' from u_0, the module docstring's forward equations, for autograd."""
+    u = u_0
+    for W, b in zip(weights, biases):
+        u = FUNCTIONS[transition.activation](u @ W.T + (b if b is not None else 0))
+    return u_0 + u if transition.skip else u
+
+
+@pytest.mark.parametrize(
+    ("fn", "name"),
+    [
+        (torch.tanh, "tanh"), (F.tanh, "tanh"), (nn.Tanh(), "tanh"),
+        (torch.relu, "relu"), (F.relu, "relu"), (nn.ReLU(), "relu"), (nn.ReLU(inplace=True), "relu"),
+        (torch.sigmoid, "sigmoid"), (F.sigmoid, "sigmoid"), (nn.Sigmoid(), "sigmoid"),
+        (lambda u: u * 2, None), (F.softplus, None), (nn.GELU(), None), (torch.sin, None),
+        (type("MyTanh", (nn.Tanh,), {})(), None),  # a subclass may compute something else
+    ],
+)  # fmt: skip
+def test_activation_name(fn, name):
+    assert activation_name(fn) == name
+
+
+@pytest.mark.parametrize("form", FORMS, ids=form_id)
+@pytest.mark.parametrize("masked", [False, True])
+@pytest.mark.parametrize("bias", [True, False])
+def test_steps_and_gradients_match_autograd(form, masked, bias):
+    """Forward steps give the MLP's h'; backward steps and the stacked weight gradients give autograd's."""
+    T, B, R, G = 4, 3, 5, 2
+    transition = make_transition(*form, R, bias=bias)
+    gen = torch.Generator().manual_seed(1)
+    hs = torch.randn(T + 1, B, R, generator=gen, dtype=D)  # h_0 .. h_T, the kernel's state
+    m = (torch.rand(B, R, generator=gen, dtype=D) < 0.7).to(D) / 0.7 if masked else None
+    d_h_prime = torch.randn(T, B, R, generator=gen, dtype=D)  # delta h'_{t-1} from the recurrent product
+    dys = torch.randn(T, B, R, generator=gen, dtype=D)  # dL/dy_{t-1}, step 0 has none
+    d_a = torch.randn(T, B, G * R, generator=gen, dtype=D)
+
+    forward = TransitionForward(transition, T, B, save=True)
+    got_h_prime = torch.stack([forward.step(t, hs[t] * m if masked else hs[t]).clone() for t in range(T)])
+    backward = TransitionBackward(transition, forward.saved())
+    got_dh = [backward.step(t, d_h_prime[t].clone(), m, dys[t] if t > 0 else None) for t in range(T - 1, -1, -1)]
+    got_grads = backward.grads(hs[0], hs[1:], m, (True,) * (2 * form[0]))
+    got_d_w_hh = backward.recurrent_weight_grad(d_a)
+
+    h_in = hs[:T].clone().requires_grad_()
+    weights = [w.clone().requires_grad_() for w in transition.weights]
+    biases = [b.clone().requires_grad_() if b is not None else None for b in transition.biases]
+    h_prime = mlp(transition, h_in * m if masked else h_in, weights, biases)
+    params = [p for pair in zip(weights, biases) for p in pair if p is not None]
+    want_dh, *want_grads = torch.autograd.grad((h_prime * d_h_prime).sum(), [h_in, *params])
+    want_dh[1:] += dys[1:]
+
+    torch.testing.assert_close(got_h_prime, h_prime.detach(), rtol=0, atol=1e-12)
+    torch.testing.assert_close(torch.stack(got_dh[::-1]), want_dh, rtol=0, atol=1e-12)
+    assert [g is None for g in got_grads] == [p is None for pair in zip(weights, biases) for p in pair]
+    for got, want in zip([g for g in got_grads if g is not None], want_grads, strict=True):
+        torch.testing.assert_close(got, want, rtol=0, atol=1e-12)
+    want_d_w_hh = torch.einsum("tbg,tbr->gr", d_a, h_prime.detach())  # sum_t delta a_t^T h'_{t-1}
+    torch.testing.assert_close(got_d_w_hh, want_d_w_hh, rtol=0, atol=1e-12)
+
+
+def test_relu_derivative_at_zero_is_zero_as_autograd():
+    transition = Transition((torch.eye(2, dtype=D),), (torch.zeros(2, dtype=D),), "relu")
+    u_0 = torch.tensor([[0.0, 1.0]], dtype=D)
+    forward = TransitionForward(transition, 1, 1, save=True)
+    forward.step(0, u_0)
+    backward = TransitionBackward(transition, forward.saved())
+    d_u0 = backward.step(0, torch.ones(1, 2, dtype=D), None, None)
+    leaf = u_0.clone().requires_grad_()
+    want = torch.autograd.grad(torch.relu(leaf).sum(), leaf)[0]
+    assert torch.equal(d_u0, want) and d_u0[0, 0] == 0
+
+
+def test_gradients_not_needed_are_none():
+    transition = make_transition(2, False, "tanh", 3)
+    forward = TransitionForward(transition, 2, 1, save=True)
+    hs = torch.randn(3, 1, 3, dtype=D)
+    for t in range(2):
+        forward.step(t, hs[t])
+    backward = TransitionBackward(transition, forward.saved())
+    for t in (1, 0):
+        backward.step(t, torch.ones(1, 3, dtype=D), None, None)
+    grads = backward.grads(hs[0], hs[1:], None, (False, True, True, False))
+    assert grads[0] is None and grads[3] is None and grads[1].shape == (3,) and grads[2].shape == (3, 3)
+
+
+def test_inference_keeps_one_row_a_layer():
+    transition = make_transition(2, True, "tanh", 3)
+    forward = TransitionForward(transition, 50, 4, save=False)
+    assert all(buf.shape == (1, 4, 3) for buf in forward.saved())
+    hs = torch.randn(50, 4, 3, dtype=D)
+    out = [forward.step(t, hs[t]).clone() for t in range(50)]
+    torch.testing.assert_close(out[7], mlp(transition, hs[7], transition.weights, transition.biases), rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda t: Transition(t.weights, t.biases, "gelu"), "activation must be one of"),
+        (lambda t: Transition(t.weights, t.biases[:1]), "one bias"),
+        (lambda t: Transition((), ()), "at least one layer"),
+        (lambda t: Transition((t.weights[0], t.weights[1][:, :2]), t.biases), r"weight 2 must be \(3, 3\)"),
+        (lambda t: Transition(t.weights, (t.biases[0], torch.zeros(4, dtype=D))), r"bias 2 must be \(3,\)"),
+    ],
+)
+def test_bad_transitions_are_named(change, message):
+    transition = make_transition(2, False, "tanh", 3)
+    check_transition("a_scan", transition, 3)
+    with pytest.raises(ValueError, match=f"a_scan: transition .*{message}"):
+        check_transition("a_scan", change(transition), 3)
+
+
+def test_tensors_round_trip():
+    transition = make_transition(2, True, "relu", 3, bias=False)
+    tensors = transition.tensors()
+    assert [t is None for t in tensors] == [False, True, False, True]
+    again = transition.with_tensors(tensors)
+    assert again.weights == transition.weights and again.biases == transition.biases
+    assert (again.activation, again.skip) == ("relu", True)

@@ -59,6 +59,7 @@ ACTIVATIONS = ("tanh", "relu", "sigmoid")
 # identity) and the modules (compared by exact type: a subclass may compute something else).
 _FUNCTIONS = {"tanh": (torch.tanh, F.tanh), "relu": (torch.relu, F.relu), "sigmoid": (torch.sigmoid, F.sigmoid)}
 _MODULES = {nn.Tanh: "tanh", nn.ReLU: "relu", nn.Sigmoid: "sigmoid"}
+_IN_PLACE = {"tanh": Tensor.tanh_, "relu": Tensor.relu_, "sigmoid": Tensor.sigmoid_}  # phi applied in place
 
 
 def activation_name(fn: Callable[[Tensor], Tensor]) -> str | None:
@@ -123,7 +124,7 @@ class TransitionForward:
         R = weight.shape[0]
         kw = {"dtype": weight.dtype, "device": weight.device}
         rows = steps if save else 1
-        self.activation, self.skip = transition.activation, transition.skip
+        self.phi_, self.skip = _IN_PLACE[transition.activation], transition.skip
         # product(u, b, out=z): z = u W_k^T + b, the weight laid out once for the engine
         self.products = [prepacked_linear(w, batch) for w in transition.weights]
         # The biases as (B, R) rows: oneDNN fuses an addend of the output's shape into the product.
@@ -138,8 +139,7 @@ class TransitionForward:
         u = u_0
         for product, bias, us in zip(self.products, self.bias_rows, self.us):
             # u_k = phi(u_{k-1} W_k^T + b_k)
-            product(u, bias, out=us[t])
-            u = _activation_(self.activation, us[t])
+            u = self.phi_(product(u, bias, out=us[t]))
         if self.skip:
             return torch.add(u_0, u, out=self.h_primes[t])
         return u
@@ -213,15 +213,6 @@ class TransitionBackward:
             d_b = d_z.sum((0, 1)) if need_b and self.has_bias[k] else None
             grads += [d_w, d_b]
         return grads
-
-
-def _activation_(name: str, x: Tensor) -> Tensor:
-    """phi applied in place."""
-    if name == "tanh":
-        return x.tanh_()
-    if name == "sigmoid":
-        return x.sigmoid_()
-    return x.relu_()
 
 
 def _derivative(name: str, u: Tensor) -> Tensor:

@@ -331,6 +331,11 @@ def test_transition_backward_in_chunks_of_steps(combo, monkeypatch):
     assert_matches_reference(*make_inputs(T, B, H, combo, transition=(2, True, "sigmoid"), seed=14))
 
 
+def test_transition_single_step():
+    """T = 1: the first layer's weight gradient comes from h_0 alone."""
+    assert_matches_reference(*make_inputs(1, 3, 4, COMBOS[-1], transition=(2, True, "tanh"), seed=21))
+
+
 def test_transition_alone_requiring_grad_gets_its_gradients():
     """The scan records for backward when only the transition's weights require grad."""
     args, kwargs = make_inputs(5, 2, 3, COMBOS[-1], transition=(2, False, "tanh"), seed=15)

@@ -48,8 +48,10 @@ import torch
 from torch.autograd.function import once_differentiable
 
 from rnnkit.kernels._common import (
-    bfloat16_in_float32, check_scan, check_vector, needs_grad, per_step, recurrent_grad, to_float32, weight_grad_t,
+    alternating, bfloat16_in_float32, check_scan, check_vector, needs_grad, per_step, recurrent_grad, to_float32,
+    weight_grad_t,
 )
+from rnnkit.kernels.linear import bfloat16_large_weight, prepacked_linear
 
 _KERNEL = "gru_scan"
 # Up to this many multiply-adds a step (batch x 3H x H) bfloat16 runs in float32. Measured, inference, one
@@ -85,10 +87,14 @@ def gru_scan(
     """
     _, _, hidden = check_scan(_KERNEL, xp, h0, weight_hh, 3, recurrent_mask, keep=keep)
     check_vector(_KERNEL, "bias_hn", bias_hn, hidden)
-    in_float32 = bfloat16_in_float32(xp, weight_hh, BFLOAT16_IN_FLOAT32_PRODUCTS)
+    training = needs_grad(xp, h0, weight_hh, bias_hn)
+    in_float32 = xp.dtype == torch.bfloat16 and (
+        training
+        or (bfloat16_in_float32(xp, weight_hh, BFLOAT16_IN_FLOAT32_PRODUCTS) and not bfloat16_large_weight(weight_hh))
+    )
     if in_float32:
         xp, h0, weight_hh, bias_hn, keep, recurrent_mask = to_float32(xp, h0, weight_hh, bias_hn, keep, recurrent_mask)
-    if needs_grad(xp, h0, weight_hh, bias_hn):
+    if training:
         ys, h_T = _GRUScan.apply(xp, h0, weight_hh, bias_hn, keep, recurrent_mask)
     else:
         ys, h_T, _ = _forward(xp, h0, weight_hh, bias_hn, keep, recurrent_mask, save=False)
@@ -97,6 +103,8 @@ def gru_scan(
 
 def _forward(xp, h0, weight_hh, bias_hn, keep, recurrent_mask, *, save: bool):
     """The loop through time. Returns ys, h_T and, if ``save``, what the backward pass needs."""
+    if xp.dtype == torch.bfloat16:  # inference only: a bfloat16 scan that records for backward runs in float32
+        return (*_forward_bfloat16(xp, h0, weight_hh, bias_hn, keep, recurrent_mask), None)
     T, B, H3 = xp.shape
     H = H3 // 3
     m = recurrent_mask
@@ -126,6 +134,45 @@ def _forward(xp, h0, weight_hh, bias_hn, keep, recurrent_mask, *, save: bool):
         if ks is not None:
             torch.lerp(hs[t + 1], hs[t], ks[t], out=hs[t + 1])  # h_t = k * h_{t-1} + (1 - k) * h~
     return ys, hs[T].clone(), (ys, rz_buf, hn_buf, n_buf) if save else None
+
+
+def _forward_bfloat16(xp, h0, weight_hh, bias_hn, keep, recurrent_mask):
+    """The inference loop for bfloat16: the recurrent product in bfloat16, the rest in float32.
+
+    One product of 3H columns through oneDNN, the weight packed once and b_hn fused as the bias of the
+    n columns, rounded to bfloat16 once; it and xp_t are copied to float32 (one conversion each), and
+    the gates, n and the state are computed in float32 from there (bfloat16's tanh and sigmoid are
+    1.5-5x slower than float32's; adding bfloat16 to float32 converts inside every operation).
+    """
+    T, B, H3 = xp.shape
+    H = H3 // 3
+    m = recurrent_mask
+    kw = {"dtype": torch.float32, "device": xp.device}
+    bias = torch.cat([bias_hn.new_zeros(2 * H), bias_hn.detach()]) if bias_hn is not None else None  # (3H,)
+    product = prepacked_linear(weight_hh.detach(), B, bias)  # product(h, out=g): g = h W_hh^T + [0, 0, b_hn]
+    ys = xp.new_empty(T, B, H)  # (T, B, H)
+    hs = [h0.detach(), *ys.unbind(0)]  # hs[t] = h_t in bfloat16: the products' inputs, and the outputs
+    state_buf = torch.empty(2, B, H, **kw)  # h_{t-1} and h_t in float32, taking turns
+    state_buf[0] = h0
+    states = alternating(state_buf, T + 1)
+    g = torch.empty(B, H3, **kw)  # [h_r, h_z, h_n + b_hn]
+    x = torch.empty(B, H3, **kw)  # xp_t
+    rz = torch.empty(B, 2 * H, **kw)  # [r, z]
+    n = torch.empty(B, H, **kw)
+    g_rz, g_n, x_rz, x_n, r, z = g[:, : 2 * H], g[:, 2 * H :], x[:, : 2 * H], x[:, 2 * H :], rz[:, :H], rz[:, H:]
+    xs = xp.detach().unbind(0)
+    ks = keep.to(torch.float32).unbind(0) if keep is not None else None
+    for t in range(T):
+        h_in = hs[t] if m is None else hs[t] * m
+        product(h_in, out=g)
+        x.copy_(xs[t])
+        torch.add(x_rz, g_rz, out=rz).sigmoid_()  # [r, z]
+        torch.addcmul(x_n, r, g_n, out=n).tanh_()  # n
+        torch.lerp(n, states[t], z, out=states[t + 1])  # h~ = (1 - z) * n + z * h_{t-1}
+        if ks is not None:
+            torch.lerp(states[t + 1], states[t], ks[t], out=states[t + 1])  # h_t = k * h_{t-1} + (1 - k) * h~
+        hs[t + 1].copy_(states[t + 1])
+    return ys, hs[T].clone()
 
 
 _TANH_BACKWARD = torch.ops.aten.tanh_backward.grad_input

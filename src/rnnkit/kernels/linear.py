@@ -10,7 +10,9 @@ faster depends on the dtype and the CPU vendor:
   (measured 205-230 us vs 270 us for (64, 256) x (256, 1024) on one thread).
 - float32 on other x86 CPUs (AMD EPYC): MKL dispatches to its AVX2 code while oneDNN uses AVX-512,
   about twice the GFLOP/s.
-- a single row (batch 1): MKL, whose matrix-vector path has the least overhead.
+- a single row (batch 1): MKL, whose matrix-vector path has the least overhead (a oneDNN call costs
+  about 13 us whatever its size), except for a large bfloat16 weight (:data:`BFLOAT16_LARGE_WEIGHT`),
+  whose float32 copy no longer fits in the L2 cache.
 
 ``F.linear`` is the fallback whenever the operator is missing or the dtype is not one oneDNN takes
 (float64). These functions are for use *inside* hand-written forward/backward passes
@@ -49,13 +51,28 @@ def _intel_cpu() -> bool:
         return False
 
 
-def _onednn_faster(dtype: torch.dtype, rows: int, device: torch.device) -> bool:
-    """Whether oneDNN beats MKL for ``rows`` rows of this dtype (see the module docstring)."""
-    if device.type != "cpu" or rows <= 1 or not onednn_available():
+# Elements from which a bfloat16 weight goes to oneDNN even for a single row: its float32 copy (what MKL
+# multiplies, 4 bytes an element) then exceeds this machine's 2 MB L2 cache, and reading it from memory
+# at every step costs more than oneDNN's bfloat16 call. Measured, one row, one thread, float32 against
+# bfloat16: (1152, 384) 22 us against 26 us; (1024, 512) 38 against 28; (1536, 512) 98 against 49;
+# (1024, 1024) 148 against 82. (The kernels' (3H, H) weights at H = 256: 8 against 22.)
+BFLOAT16_LARGE_WEIGHT = 1 << 19
+
+
+def bfloat16_large_weight(weight: Tensor) -> bool:
+    """Whether ``weight`` is bfloat16 and large enough that its products are faster in bfloat16 through oneDNN
+    even for a single row (at least :data:`BFLOAT16_LARGE_WEIGHT` elements)."""
+    return weight.dtype == torch.bfloat16 and weight.numel() >= BFLOAT16_LARGE_WEIGHT and onednn_available()
+
+
+def _onednn_faster(dtype: torch.dtype, rows: int, device: torch.device, weight_elements: int = 0) -> bool:
+    """Whether oneDNN beats MKL for ``rows`` rows of this dtype against a weight of ``weight_elements``
+    elements (see the module docstring)."""
+    if device.type != "cpu" or not onednn_available():
         return False
     if dtype == torch.bfloat16:
-        return True
-    return dtype == torch.float32 and not _intel_cpu()
+        return rows > 1 or weight_elements >= BFLOAT16_LARGE_WEIGHT
+    return rows > 1 and dtype == torch.float32 and not _intel_cpu()
 
 
 def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
@@ -76,24 +93,26 @@ def matmul(a: Tensor, b: Tensor) -> Tensor:
     return linear(a, b.t())
 
 
-def prepacked_linear(weight: Tensor, rows: int) -> Callable[..., Tensor]:
-    """``product(x, add=None, out=None) = x @ weight.T (+ add)`` for many ``x`` of shape (rows, in).
+def prepacked_linear(weight: Tensor, rows: int, bias: Tensor | None = None) -> Callable[..., Tensor]:
+    """``product(x, add=None, out=None) = x @ weight.T (+ bias) (+ add)`` for many ``x`` of shape (rows, in).
 
     For the recurrent matmul of a scan: the weight is laid out for the chosen engine once, not at every
-    step (oneDNN's blocked layout; for MKL the transposed copy, which it multiplies fastest). ``add``
-    (rows, out) is fused into the product where the engine allows; ``out`` receives the result, in its
-    own dtype. ``weight`` must not require grad (call inside a ``torch.autograd.Function`` or no_grad).
+    step (oneDNN's blocked layout; for MKL the transposed copy, which it multiplies fastest). ``bias``
+    (out,), in ``weight``'s dtype, and ``add`` (rows, out) are fused into the product where the engine
+    allows (oneDNN adds both to its float32 accumulator before rounding to bfloat16 once); ``out``
+    receives the result, in its own dtype. ``weight`` must not require grad (call inside a
+    ``torch.autograd.Function`` or no_grad).
     """
-    if _onednn_faster(weight.dtype, rows, weight.device):
+    if _onednn_faster(weight.dtype, rows, weight.device, weight.numel()):
         packed = torch.ops.mkldnn._reorder_linear_weight(weight.contiguous(), rows)
         plain = torch.ops.mkldnn._linear_pointwise.default
         binary = torch.ops.mkldnn._linear_pointwise.binary
 
         def product(x: Tensor, add: Tensor | None = None, out: Tensor | None = None) -> Tensor:
             if add is not None and add.dtype == x.dtype:
-                result = binary(x, add.contiguous(), packed, None, "add")
+                result = binary(x, add.contiguous(), packed, bias, "add")
             else:
-                result = plain(x, packed, None, "none", [], "")
+                result = plain(x, packed, bias, "none", [], "")
                 if add is not None:
                     return torch.add(add, result, out=out)
             return out.copy_(result) if out is not None else result
@@ -101,9 +120,11 @@ def prepacked_linear(weight: Tensor, rows: int) -> Callable[..., Tensor]:
         return product
 
     # (in, out): MKL's fastest layout for x @ W^T. bfloat16 is cast up: MKL's bfloat16 path is slower
-    # than its float32 one at the row counts that reach here (one row: 46 us vs 11 us for H = 256).
+    # than its float32 one at the row counts and weights that reach here (one row: 46 us vs 11 us for
+    # H = 256).
     compute = torch.float32 if weight.dtype == torch.bfloat16 else weight.dtype
     weight_t = weight.t().to(compute).contiguous()
+    bias_c = bias.to(compute) if bias is not None else None
 
     def product(x: Tensor, add: Tensor | None = None, out: Tensor | None = None) -> Tensor:
         dtype = x.dtype
@@ -111,10 +132,13 @@ def prepacked_linear(weight: Tensor, rows: int) -> Callable[..., Tensor]:
             x = x.to(compute)
         if out is not None and out.dtype == compute:
             if add is not None and add.dtype == compute:
-                return torch.addmm(add, x, weight_t, out=out)
-            torch.mm(x, weight_t, out=out)
-            return out.add_(add) if add is not None else out
-        result = torch.mm(x, weight_t)
+                torch.addmm(add, x, weight_t, out=out)
+            else:
+                torch.mm(x, weight_t, out=out)
+                if add is not None:
+                    out.add_(add)
+            return out.add_(bias_c) if bias_c is not None else out
+        result = torch.mm(x, weight_t) if bias_c is None else torch.addmm(bias_c, x, weight_t)
         if add is not None:
             result.add_(add)
         return out.copy_(result) if out is not None else result.to(dtype)

@@ -59,16 +59,18 @@ def test_float64_and_grad_fall_back_to_f_linear(monkeypatch):
     assert len(calls) == 2
 
 
+@pytest.mark.parametrize("bias", [False, True])
 @pytest.mark.parametrize("intel", [True, False])
 @pytest.mark.parametrize("rows", [1, 6])
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64, torch.bfloat16])
-def test_prepacked_linear_with_add_and_out(dtype, rows, intel, monkeypatch):
+def test_prepacked_linear_with_add_and_out(dtype, rows, intel, bias, monkeypatch):
     monkeypatch.setattr(linear_module, "_intel_cpu", lambda: intel)
     gen = torch.Generator().manual_seed(2)
     w = torch.randn(12, 8, generator=gen).to(dtype)
+    b = torch.randn(12, generator=gen).to(dtype) if bias else None
     x, add = torch.randn(rows, 8, generator=gen).to(dtype), torch.randn(rows, 12, generator=gen).to(dtype)
-    product = prepacked_linear(w, rows)
-    want = F.linear(x.double(), w.double()) + add.double()
+    product = prepacked_linear(w, rows, b)
+    want = F.linear(x.double(), w.double(), None if b is None else b.double()) + add.double()
     tol = {torch.float64: 1e-12, torch.float32: 1e-5, torch.bfloat16: 0.1}[dtype]
     assert torch.allclose(product(x).double(), want - add.double(), atol=tol)
     assert torch.allclose(product(x, add).double(), want, atol=tol)
@@ -76,3 +78,22 @@ def test_prepacked_linear_with_add_and_out(dtype, rows, intel, monkeypatch):
     result = product(x, add, out=out)
     assert result.data_ptr() == out.data_ptr()
     assert torch.allclose(out.double(), want, atol=tol)
+    out_no_add = torch.empty_like(out)
+    product(x, out=out_no_add)
+    assert torch.allclose(out_no_add.double(), want - add.double(), atol=tol)
+
+
+def test_bfloat16_large_weight_goes_to_onednn_at_one_row(monkeypatch):
+    """One row of a bfloat16 weight of at least BFLOAT16_LARGE_WEIGHT elements is multiplied by oneDNN, whose
+    result is rounded to bfloat16 once; below that limit by MKL in float32, whose result is not."""
+    gen = torch.Generator().manual_seed(3)
+    w, x = torch.randn(12, 8, generator=gen).bfloat16(), torch.randn(1, 8, generator=gen).bfloat16()
+    want = F.linear(x.double(), w.double())
+    for limit, onednn in ((w.numel() + 1, False), (w.numel(), True)):
+        monkeypatch.setattr(linear_module, "BFLOAT16_LARGE_WEIGHT", limit)
+        assert linear_module.bfloat16_large_weight(w) == onednn
+        assert not linear_module.bfloat16_large_weight(w.float())
+        out = torch.empty(1, 12)
+        prepacked_linear(w, 1)(x, out=out)
+        assert torch.equal(out, out.bfloat16().float()) == onednn
+        assert torch.allclose(out.double(), want, atol=0.1)

@@ -6,6 +6,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+import rnnkit.kernels.linear as linear_module
 import rnnkit.kernels.rnn as rnn_module
 from rnnkit.kernels.rnn import rnn_scan
 from tests.kernels import conftest as shared
@@ -128,10 +129,68 @@ def test_bfloat16_small_product_is_float32_rounded():
     shared.assert_bfloat16_is_float32_rounded(rnn_scan, bfloat16_inputs())
 
 
-def test_bfloat16_large_product_close_to_float32(monkeypatch):
+@pytest.mark.parametrize("nonlinearity,keep,mask", [("tanh", None, False), ("tanh", "full", True), ("relu", "lengths", False)])
+def test_bfloat16_large_product_close_to_float32(nonlinearity, keep, mask, monkeypatch):
+    """The bfloat16 inference loop against the float32 scan of the same bfloat16 numbers."""
     monkeypatch.setattr(rnn_module, "BFLOAT16_IN_FLOAT32_PRODUCTS", 0)  # the bfloat16 loop itself
-    low = {k: v.detach() if isinstance(v, torch.Tensor) else v for k, v in bfloat16_inputs().items()}
+    xp, h0, w, k, m = (None if a is None else a.detach() for a in inputs(torch.bfloat16, keep, mask))
+    low = {"xp": xp, "h0": h0, "weight_hh": w, "nonlinearity": nonlinearity, "keep": k, "recurrent_mask": m}
     with torch.no_grad():
         got = rnn_scan(**low)
         want = rnn_scan(**{k: v.float() if isinstance(v, torch.Tensor) else v for k, v in low.items()})
+    assert all(g.dtype == torch.bfloat16 for g in got)
     shared.assert_all_close([g.float() for g in got], list(want), atol=0.05)
+
+
+def test_bfloat16_loop_takes_the_packed_bfloat16_product(monkeypatch):
+    """Above its limit a bfloat16 scan multiplies through prepacked_linear with the bfloat16 weight, packed once
+    for the batch and called at every step, on the oneDNN route."""
+    monkeypatch.setattr(rnn_module, "BFLOAT16_IN_FLOAT32_PRODUCTS", 0)
+    calls = spy_on_prepacked_linear(monkeypatch)
+    with torch.no_grad():
+        rnn_scan(**{k: v.detach() if isinstance(v, torch.Tensor) else v for k, v in bfloat16_inputs().items()})
+    assert calls == [(torch.bfloat16, B), *["step"] * T]
+    assert linear_module._onednn_faster(torch.bfloat16, B, torch.device("cpu"))
+
+
+def test_bfloat16_training_runs_in_float32_whatever_the_product(monkeypatch):
+    monkeypatch.setattr(rnn_module, "BFLOAT16_IN_FLOAT32_PRODUCTS", 0)
+    shared.assert_bfloat16_is_float32_rounded(rnn_scan, bfloat16_inputs())
+
+
+def test_bfloat16_large_weight_runs_in_bfloat16_at_one_row(monkeypatch):
+    """A weight whose float32 copy would not fit the cache takes the bfloat16 loop even for one row."""
+    one_row = {k: v.detach()[..., :1, :] if k in ("xp", "h0", "keep", "recurrent_mask") else v
+               for k, v in bfloat16_inputs().items()}
+    seen = []
+    forward = rnn_module._forward
+    monkeypatch.setattr(rnn_module, "_forward", lambda xp, *a, **k: seen.append(xp.dtype) or forward(xp, *a, **k))
+    calls = spy_on_prepacked_linear(monkeypatch)
+    numel = one_row["weight_hh"].numel()
+    for limit, loop_dtype in ((numel + 1, torch.float32), (numel, torch.bfloat16)):
+        monkeypatch.setattr(linear_module, "BFLOAT16_LARGE_WEIGHT", limit)
+        seen.clear()
+        calls.clear()
+        with torch.no_grad():
+            got = rnn_scan(**one_row)
+        assert seen == [loop_dtype]
+    assert calls[0] == (torch.bfloat16, 1)
+    assert linear_module._onednn_faster(torch.bfloat16, 1, torch.device("cpu"), numel)
+    with torch.no_grad():
+        want = rnn_scan(**{k: v.float() if isinstance(v, torch.Tensor) else v for k, v in one_row.items()})
+    shared.assert_all_close([g.float() for g in got], list(want), atol=0.05)
+
+
+def spy_on_prepacked_linear(monkeypatch) -> list:
+    """Record each ``prepacked_linear(weight, rows)`` of the kernel as ``(weight.dtype, rows)`` and each call of
+    the product it returns as "step"."""
+    calls = []
+    real = rnn_module.prepacked_linear
+
+    def spy(weight, rows, *args):
+        calls.append((weight.dtype, rows))
+        product = real(weight, rows, *args)
+        return lambda *a, **k: calls.append("step") or product(*a, **k)
+
+    monkeypatch.setattr(rnn_module, "prepacked_linear", spy)
+    return calls

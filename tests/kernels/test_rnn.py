@@ -129,7 +129,9 @@ def test_bfloat16_small_product_is_float32_rounded():
     shared.assert_bfloat16_is_float32_rounded(rnn_scan, bfloat16_inputs())
 
 
-@pytest.mark.parametrize("nonlinearity,keep,mask", [("tanh", None, False), ("tanh", "full", True), ("relu", "lengths", False)])
+@pytest.mark.parametrize(
+    "nonlinearity,keep,mask", [("tanh", None, False), ("tanh", "full", True), ("relu", "lengths", False)]
+)
 def test_bfloat16_large_product_close_to_float32(nonlinearity, keep, mask, monkeypatch):
     """The bfloat16 inference loop against the float32 scan of the same bfloat16 numbers."""
     monkeypatch.setattr(rnn_module, "BFLOAT16_IN_FLOAT32_PRODUCTS", 0)  # the bfloat16 loop itself

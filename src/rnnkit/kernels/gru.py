@@ -32,14 +32,25 @@ a buffer first given [x_r, x_z, b_hn], measured 3-5% faster at batch 1 and 32 bu
 64, hidden 256.) The backward pass writes each step's gradients
 as [dh_n, dx_r, dx_z, dx_n]: its first 3H columns, against the recurrent weight with its rows reordered
 to (n, r, z), give the matmuls for dh_{t-1} and dW_hh, and its last 3H columns are dxp, so neither needs
-a copy. All matmuls go through ``torch.mm``/``torch.addmm`` (MKL), which on this kind of CPU reaches the
-FMA peak for these shapes, ahead of oneDNN's inner product. Per-step views of every buffer are made
+a copy. In float32 and float64 all matmuls go through ``torch.mm``/``torch.addmm`` (MKL), which on this
+kind of CPU reaches the FMA peak for these shapes, ahead of oneDNN's inner product. Per-step views of every buffer are made
 before the loops (``unbind``), and the aten backward formulas are called through their bound overloads:
 both cut the Python cost of a step, which at small batch is as large as its arithmetic.
 
-Precision. float32 and float64 run as written; so does bfloat16 (MKL's bfloat16 products), except that a
-bfloat16 scan with a small recurrent product (at most ``BFLOAT16_IN_FLOAT32_PRODUCTS`` multiply-adds a
-step) runs whole in float32, its inputs cast up once and ys, h_T cast back to bfloat16.
+Precision. float32 and float64 run as written. bfloat16 inference uses bfloat16 only where it pays: the
+recurrent product, one product of 3H columns (oneDNN with the weight packed once and b_hn added as the
+bias of the n columns, accumulating in float32; its result is rounded to bfloat16 once). That result
+and xp_t are converted to float32 once each, and the gates, n and the state run in float32 (bfloat16's
+tanh and sigmoid are 1.5-5x slower than float32's, and an operation mixing bfloat16 with float32
+converts its inputs into temporaries); h_t is rounded to bfloat16 once per step, as the next product's
+input and as the output. Measured, ``GRU`` layer at batch 64, T 100, H 256, one thread: 0.53x the
+float32 time (0.65x with MKL's bfloat16 products, two a step, and bfloat16 gates). Two cases run whole in
+float32, the inputs cast up once and ys, h_T cast back to bfloat16 (by autograd for the gradients):
+training, and a small recurrent product (at most ``BFLOAT16_IN_FLOAT32_PRODUCTS`` multiply-adds a step)
+with a weight smaller than :data:`rnnkit.kernels.linear.BFLOAT16_LARGE_WEIGHT`. There a oneDNN call,
+about 13 us whatever its size, costs more than bfloat16 saves: at batch 1 (768 x 256 weight) 21.4 us a
+step against 7.8 us for MKL's float32 product, so a bfloat16 scan of one row stays about 1.05x the
+float32 time (the casts).
 """
 
 from __future__ import annotations
@@ -54,10 +65,14 @@ from rnnkit.kernels._common import (
 from rnnkit.kernels.linear import bfloat16_large_weight, prepacked_linear
 
 _KERNEL = "gru_scan"
-# Up to this many multiply-adds a step (batch x 3H x H) bfloat16 runs in float32. Measured, inference, one
-# thread: float32 faster at 6.3M (H 256 batch 32: 1.14x the float32 time against 1.20x in bfloat16;
-# H 512 batch 8: 1.05x against 1.27x), bfloat16 faster at 12.6M (H 256 batch 64: 0.85x; H 512 batch 16: 0.87x).
-BFLOAT16_IN_FLOAT32_PRODUCTS = 1 << 23
+# Up to this many multiply-adds a step (batch x 3H x H) bfloat16 inference runs in float32, unless the
+# weight is large (see the module docstring). Measured, the kernel alone, one thread, bfloat16 run in
+# float32 against the bfloat16 loop, as multiples of the float32 time: float32 faster at 1.6M (H 256
+# batch 8: 1.03-1.09x against 1.15-1.17x), bfloat16 faster from 2.4M (H 256 batch 12: 0.93x against
+# 1.34x; batch 16: 0.82x; batch 32: 0.68x; batch 64: 0.62x). Between 0.9M and 1.8M the rule is not
+# exact: H 384 batch 2 and 4 were 0.95x and 0.89x in bfloat16 against 1.03x and 1.07x in float32. A
+# one-row scan of a weight of 786K elements (H 512) takes the bfloat16 loop: 0.61x against 1.16x.
+BFLOAT16_IN_FLOAT32_PRODUCTS = 1 << 21
 
 
 def gru_scan(

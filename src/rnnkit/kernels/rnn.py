@@ -17,13 +17,22 @@ Backward, for t = T..1. ``dh_t`` is the gradient reaching h_t: dL/dys_t plus wha
 
 After the loop, dW_hh = sum_t da_t^T (h_{t-1} * m) is one matmul over the stacked steps 2..T, whose
 h_{t-1} are ys, plus the B-row product of step 1 with h_0 (ys is an output tensor of its own, so that a
-caller may modify it in place). All matmuls go through ``torch.mm``/``torch.addmm`` (MKL), which
-on this kind of CPU reaches the FMA peak for these shapes, ahead of oneDNN's inner product; ``addmm``
-also folds the additions of xp_t (forward) and dL/dys_{t-1} (backward) into the matmul.
+caller may modify it in place). In float32 and float64 all matmuls go through ``torch.mm``/``torch.addmm``
+(MKL), which on this kind of CPU reaches the FMA peak for these shapes, ahead of oneDNN's inner product;
+``addmm`` also folds the additions of xp_t (forward) and dL/dys_{t-1} (backward) into the matmul.
 
-Precision. float32 and float64 run as written; so does bfloat16 (MKL's bfloat16 products), except that a
-bfloat16 scan with a small recurrent product (at most ``BFLOAT16_IN_FLOAT32_PRODUCTS`` multiply-adds a
-step) runs whole in float32, its inputs cast up once and ys, h_T cast back to bfloat16.
+Precision. float32 and float64 run as written. bfloat16 inference uses bfloat16 only where it pays: the
+recurrent product (oneDNN with the weight packed once, accumulating in float32; its result, with xp_t
+added inside oneDNN, is rounded to bfloat16 once). The nonlinearity and the keep mask run in float32
+(bfloat16's tanh is 5x slower than float32's: 28 us against 5 us for batch 64, H 256), and with a keep
+mask the state is carried in float32; h_t is rounded to bfloat16 once per step, as the next product's
+input and as the output. Measured, ``RNN`` layer at batch 64, T 100, H 256, one thread: 0.63x the float32
+time (0.85x with MKL's bfloat16 products and a bfloat16 tanh). Two cases run whole in float32, the inputs
+cast up once and ys, h_T cast back to bfloat16 (by autograd for the gradients): training, and a small
+recurrent product (at most ``BFLOAT16_IN_FLOAT32_PRODUCTS`` multiply-adds a step) with a weight smaller
+than :data:`rnnkit.kernels.linear.BFLOAT16_LARGE_WEIGHT`. There a oneDNN call, about 13 us whatever its
+size, costs more than bfloat16 saves: at batch 1 (256 x 256 weight) 18.6 us a step against 3.6 us for
+MKL's float32 product, so a bfloat16 scan of one row stays about 1.1x the float32 time (the casts).
 """
 
 from __future__ import annotations
@@ -37,10 +46,13 @@ from rnnkit.kernels._common import (
 from rnnkit.kernels.linear import bfloat16_large_weight, prepacked_linear
 
 _KERNEL = "rnn_scan"
-# Up to this many multiply-adds a step (batch x H x H) bfloat16 runs in float32. Measured, inference, one
-# thread: float32 faster at 2.1M (H 256 batch 32: 1.21x the float32 time against 1.34x in bfloat16;
-# H 512 batch 8: 1.08x against 1.53x), bfloat16 faster or level at 4.2M (H 256 batch 64: 1.17x against
-# 1.24x; H 512 batch 16: 1.09x against 1.06x) and beyond.
+# Up to this many multiply-adds a step (batch x H x H) bfloat16 inference runs in float32, unless the
+# weight is large (see the module docstring). Measured, the kernel alone, one thread, bfloat16 run in
+# float32 against the bfloat16 loop, as multiples of the float32 time: float32 faster at 1.0M (H 256
+# batch 16: 1.61x against 1.75x; H 512 batch 4: 1.08x against 1.57x), level at 2.1M (H 256 batch 32:
+# 1.11-1.27x against 1.07-1.11x; H 512 batch 8: 1.11x both), bfloat16 faster at 3.1M (H 256 batch 48:
+# 0.87x) and beyond (4.2M: H 256 batch 64 0.72-0.78x, H 512 batch 16 0.68x). A one-row scan of a weight
+# of 590K elements (H 768) takes the bfloat16 loop: 0.78x against 1.15x.
 BFLOAT16_IN_FLOAT32_PRODUCTS = 1 << 21
 NONLINEARITIES = ("tanh", "relu")
 

@@ -33,9 +33,10 @@ a buffer first given [x_r, x_z, b_hn], measured 3-5% faster at batch 1 and 32 bu
 as [dh_n, dx_r, dx_z, dx_n]: its first 3H columns, against the recurrent weight with its rows reordered
 to (n, r, z), give the matmuls for dh_{t-1} and dW_hh, and its last 3H columns are dxp, so neither needs
 a copy. In float32 and float64 all matmuls go through ``torch.mm``/``torch.addmm`` (MKL), which on this
-kind of CPU reaches the FMA peak for these shapes, ahead of oneDNN's inner product. Per-step views of every buffer are made
-before the loops (``unbind``), and the aten backward formulas are called through their bound overloads:
-both cut the Python cost of a step, which at small batch is as large as its arithmetic.
+kind of CPU reaches the FMA peak for these shapes, ahead of oneDNN's inner product (bfloat16 inference
+makes one product of 3H columns: see Precision). Per-step views of every buffer are made before the loops
+(``unbind``), and the aten backward formulas are called through their bound overloads: both cut the
+Python cost of a step, which at small batch is as large as its arithmetic.
 
 Precision. float32 and float64 run as written. bfloat16 inference uses bfloat16 only where it pays: the
 recurrent product, one product of 3H columns (oneDNN with the weight packed once and b_hn added as the

@@ -21,15 +21,21 @@ Backward, for t = T..1. ``dh_t`` is the gradient reaching h_t: dL/dys_t plus wha
 
 After the loop, dW_hh = sum_t da_t^T (h_{t-1} * m) is one matmul over the stacked steps 2..T, whose
 h_{t-1} are ys, plus the B-row product of step 1 with h_0 (ys is an output tensor of its own, so that a
-caller may modify it in place). All matmuls go through ``torch.mm``/``torch.addmm`` (MKL), which on
-this kind of CPU reaches the FMA peak for these shapes, ahead of oneDNN's inner product; ``addmm`` also
-folds the additions of xp_t (forward) and dL/dys_{t-1} (backward) into the matmul. Each step's
+caller may modify it in place). In float32 and float64 all matmuls go through ``torch.mm``/``torch.addmm``
+(MKL), which on this kind of CPU reaches the FMA peak for these shapes, ahead of oneDNN's inner product;
+``addmm`` also folds the additions of xp_t (forward) and dL/dys_{t-1} (backward) into the matmul. Each step's
 elementwise work is done right after its matmul, on rows still in cache: computing the factors of dh~
 for all steps before the loop was slower at batch 64, hidden 256.
 
-Precision. float32 and float64 run as written; so does bfloat16 (MKL's bfloat16 products), except that a
-bfloat16 scan with a small recurrent product (at most ``BFLOAT16_IN_FLOAT32_PRODUCTS`` multiply-adds a
-step) runs whole in float32, its inputs cast up once and ys, h_T cast back to bfloat16.
+Precision. float32 and float64 run as written. bfloat16 inference uses bfloat16 only where it pays: the
+recurrent product (oneDNN with the weight packed once, accumulating in float32; its result, with xp_t
+added inside oneDNN, is rounded to bfloat16 once). The gates and the state run in float32 on a copy of
+it (bfloat16's tanh and sigmoid are 1.5-5x slower than float32's); h_t is rounded to bfloat16 once per
+step, as the next product's input and as the output. Two cases run whole in float32, the inputs cast up
+once and ys, h_T cast back to bfloat16 (by autograd for the gradients): training, and a small recurrent
+product (at most ``BFLOAT16_IN_FLOAT32_PRODUCTS`` multiply-adds a step) with a weight smaller than
+:data:`rnnkit.kernels.linear.BFLOAT16_LARGE_WEIGHT`, where a oneDNN call (about 13 us whatever its size)
+costs more than bfloat16 saves.
 """
 
 from __future__ import annotations
@@ -38,14 +44,17 @@ import torch
 from torch.autograd.function import once_differentiable
 
 from rnnkit.kernels._common import (
-    bfloat16_in_float32, check_scan, needs_grad, per_step, recurrent_grad, to_float32, weight_grad_t,
+    alternating, bfloat16_in_float32, check_scan, needs_grad, per_step, recurrent_grad, to_float32, weight_grad_t,
 )
+from rnnkit.kernels.linear import bfloat16_large_weight, prepacked_linear
 
 _KERNEL = "minimal_gru_scan"
-# Up to this many multiply-adds a step (batch x 2H x H) bfloat16 runs in float32. Measured, inference, one
-# thread: float32 faster at 2.1M (H 256 batch 16: 1.13x the float32 time against 1.27x in bfloat16;
-# H 512 batch 4: 1.07x against 1.45x), bfloat16 faster at 8.4M (H 256 batch 64: 0.86x; H 512 batch 16:
-# 0.85x); at 4.2M either way by about 10% (H 256 batch 32 favours bfloat16, H 512 batch 8 float32).
+# Up to this many multiply-adds a step (batch x 2H x H) bfloat16 inference runs in float32, unless the
+# weight is large (see the module docstring). Measured, the kernel alone, one thread, bfloat16 run in
+# float32 against the bfloat16 loop, as multiples of the float32 time: float32 faster up to 1.6M (H 256
+# batch 8: 1.07x against 1.59x; batch 12: 1.07x against 1.21x; H 384 batch 4: 1.04x against 1.37x), level
+# at 2.1M (H 256 batch 16: 1.17-1.18x against 1.05-1.09x), bfloat16 faster from 2.4M (H 384 batch 8:
+# 1.19x against 1.03x; H 256 batch 32: 0.76x; batch 64: 0.63x).
 BFLOAT16_IN_FLOAT32_PRODUCTS = 1 << 21
 
 
@@ -72,10 +81,14 @@ def minimal_gru_scan(
         ys (T, B, H), the state after every step, and h_T (B, H).
     """
     check_scan(_KERNEL, xp, h0, weight_hh, 2, recurrent_mask, keep=keep)
-    in_float32 = bfloat16_in_float32(xp, weight_hh, BFLOAT16_IN_FLOAT32_PRODUCTS)
+    training = needs_grad(xp, h0, weight_hh)
+    in_float32 = xp.dtype == torch.bfloat16 and (
+        training
+        or (bfloat16_in_float32(xp, weight_hh, BFLOAT16_IN_FLOAT32_PRODUCTS) and not bfloat16_large_weight(weight_hh))
+    )
     if in_float32:
         xp, h0, weight_hh, keep, recurrent_mask = to_float32(xp, h0, weight_hh, keep, recurrent_mask)
-    if needs_grad(xp, h0, weight_hh):
+    if training:
         ys, h_T = _MinimalGRUScan.apply(xp, h0, weight_hh, keep, recurrent_mask)
     else:
         ys, h_T, _ = _forward(xp, h0, weight_hh, keep, recurrent_mask, save=False)
@@ -84,6 +97,8 @@ def minimal_gru_scan(
 
 def _forward(xp, h0, weight_hh, keep, recurrent_mask, *, save: bool):
     """The loop through time. Returns ys, h_T and, if ``save``, every step's [gamma_u, c~]."""
+    if xp.dtype == torch.bfloat16:  # inference only: a bfloat16 scan that records for backward runs in float32
+        return (*_forward_bfloat16(xp, h0, weight_hh, keep, recurrent_mask), None)
     T, B, H2 = xp.shape
     H = H2 // 2
     m = recurrent_mask
@@ -103,6 +118,38 @@ def _forward(xp, h0, weight_hh, keep, recurrent_mask, *, save: bool):
         if k is not None:
             torch.lerp(h, h_prev, k, out=h)  # h_t = k * h_{t-1} + (1 - k) * h~
     return ys, hs[T].clone(), (ys, gates) if save else None
+
+
+def _forward_bfloat16(xp, h0, weight_hh, keep, recurrent_mask):
+    """The inference loop for bfloat16: the recurrent product in bfloat16, the rest in float32.
+
+    The product goes to oneDNN with the weight packed once and xp_t added to its float32 accumulator,
+    and is rounded to bfloat16 once; the gates and the state run in float32 on a copy of it.
+    """
+    T, B, H2 = xp.shape
+    H = H2 // 2
+    m = recurrent_mask
+    kw = {"dtype": torch.float32, "device": xp.device}
+    product = prepacked_linear(weight_hh.detach(), B)  # product(h, xp_t, out=a): a = xp_t + h W_hh^T
+    ys = xp.new_empty(T, B, H)  # (T, B, H)
+    hs = [h0.detach(), *ys.unbind(0)]  # hs[t] = h_t in bfloat16: the products' inputs, and the outputs
+    state_buf = torch.empty(2, B, H, **kw)  # h_{t-1} and h_t in float32, taking turns
+    state_buf[0] = h0
+    states = alternating(state_buf, T + 1)
+    a = torch.empty(B, 2 * H, **kw)  # [a_u, a_c], then [gamma_u, c~]
+    gamma_u, c_tilde = a[:, :H], a[:, H:]
+    xs = xp.detach().unbind(0)
+    ks = keep.to(torch.float32).unbind(0) if keep is not None else None
+    for t in range(T):
+        h_in = hs[t] if m is None else hs[t] * m
+        product(h_in, xs[t], out=a)  # [a_u, a_c]
+        gamma_u.sigmoid_()
+        c_tilde.tanh_()
+        torch.lerp(states[t], c_tilde, gamma_u, out=states[t + 1])  # h~ = gamma_u * c~ + (1 - gamma_u) * h_{t-1}
+        if ks is not None:
+            torch.lerp(states[t + 1], states[t], ks[t], out=states[t + 1])  # h_t = k * h_{t-1} + (1 - k) * h~
+        hs[t + 1].copy_(states[t + 1])
+    return ys, hs[T].clone()
 
 
 _TANH_BACKWARD = torch.ops.aten.tanh_backward.grad_input

@@ -45,13 +45,16 @@ and xp_t are converted to float32 once each, and the gates, n and the state run 
 tanh and sigmoid are 1.5-5x slower than float32's, and an operation mixing bfloat16 with float32
 converts its inputs into temporaries); h_t is rounded to bfloat16 once per step, as the next product's
 input and as the output. Measured, ``GRU`` layer at batch 64, T 100, H 256, one thread: 0.53x the
-float32 time (0.65x with MKL's bfloat16 products, two a step, and bfloat16 gates). Two cases run whole in
-float32, the inputs cast up once and ys, h_T cast back to bfloat16 (by autograd for the gradients):
-training, and a small recurrent product (at most ``BFLOAT16_IN_FLOAT32_PRODUCTS`` multiply-adds a step)
-with a weight smaller than :data:`rnnkit.kernels.linear.BFLOAT16_LARGE_WEIGHT`. There a oneDNN call,
-about 13 us whatever its size, costs more than bfloat16 saves: at batch 1 (768 x 256 weight) 21.4 us a
-step against 7.8 us for MKL's float32 product, so a bfloat16 scan of one row stays about 1.05x the
-float32 time (the casts).
+float32 time (0.65x with MKL's bfloat16 products, two a step, and bfloat16 gates). bfloat16 training
+runs the loops as written, in bfloat16 (MKL's bfloat16 products): a training step of the kernel at batch
+64, H 256 takes 53 ms, against 78 ms in float32 and 86 ms for bfloat16 cast to float32 and back. A scan
+with a small recurrent product (at most ``BFLOAT16_IN_FLOAT32_PRODUCTS`` multiply-adds a step) runs
+whole in float32, the inputs cast up once and ys, h_T cast back to bfloat16 (by autograd for the
+gradients), except in inference with a weight of at least
+:data:`rnnkit.kernels.linear.BFLOAT16_LARGE_WEIGHT` elements, which takes the bfloat16 loop at any
+batch. A oneDNN call costs about 13 us whatever its size, more than bfloat16 saves on a small product:
+at batch 1 (768 x 256 weight) 21.4 us a step against 7.8 us for MKL's float32 product, so a bfloat16
+scan of one row stays about 1.05x the float32 time (the casts).
 """
 
 from __future__ import annotations
@@ -66,13 +69,15 @@ from rnnkit.kernels._common import (
 from rnnkit.kernels.linear import bfloat16_large_weight, prepacked_linear
 
 _KERNEL = "gru_scan"
-# Up to this many multiply-adds a step (batch x 3H x H) bfloat16 inference runs in float32, unless the
-# weight is large (see the module docstring). Measured, the kernel alone, one thread, bfloat16 run in
-# float32 against the bfloat16 loop, as multiples of the float32 time: float32 faster at 1.6M (H 256
-# batch 8: 1.03-1.09x against 1.15-1.17x), bfloat16 faster from 2.4M (H 256 batch 12: 0.93x against
-# 1.34x; batch 16: 0.82x; batch 32: 0.68x; batch 64: 0.62x). Between 0.9M and 1.8M the rule is not
-# exact: H 384 batch 2 and 4 were 0.95x and 0.89x in bfloat16 against 1.03x and 1.07x in float32. A
-# one-row scan of a weight of 786K elements (H 512) takes the bfloat16 loop: 0.61x against 1.16x.
+# Up to this many multiply-adds a step (batch x 3H x H) bfloat16 runs in float32 (in inference only if the
+# weight is small too: see the module docstring). Measured, the kernel alone, inference, one thread,
+# bfloat16 run in float32 against the bfloat16 loop, as multiples of the float32 time: float32 faster at
+# 1.6M (H 256 batch 8: 1.03-1.09x against 1.15-1.17x), bfloat16 faster from 2.4M (H 256 batch 12: 0.93x
+# against 1.34x; batch 16: 0.82x; batch 32: 0.68x; batch 64: 0.62x). Between 0.9M and 1.8M the rule is not
+# exact: H 384 batch 2 and 4 were 0.95x and 0.89x in bfloat16 against 1.03x and 1.07x in float32. A one-row
+# scan of a weight of 786K elements (H 512) takes the bfloat16 loop: 0.61x against 1.16x. Training (a step,
+# forward and backward), the bfloat16 loop against bfloat16 run in float32: 1.18x at 1.6M (H 256 batch 8),
+# 0.77x at 3.1M (H 256 batch 16; H 512 batch 4: 1.01x), 0.74x at 6.3M.
 BFLOAT16_IN_FLOAT32_PRODUCTS = 1 << 21
 
 
@@ -104,9 +109,9 @@ def gru_scan(
     _, _, hidden = check_scan(_KERNEL, xp, h0, weight_hh, 3, recurrent_mask, keep=keep)
     check_vector(_KERNEL, "bias_hn", bias_hn, hidden)
     training = needs_grad(xp, h0, weight_hh, bias_hn)
-    in_float32 = xp.dtype == torch.bfloat16 and (
-        training
-        or (bfloat16_in_float32(xp, weight_hh, BFLOAT16_IN_FLOAT32_PRODUCTS) and not bfloat16_large_weight(weight_hh))
+    # A large weight takes the bfloat16 inference loop at any batch; training's bfloat16 loop keeps the limit.
+    in_float32 = bfloat16_in_float32(xp, weight_hh, BFLOAT16_IN_FLOAT32_PRODUCTS) and (
+        training or not bfloat16_large_weight(weight_hh)
     )
     if in_float32:
         xp, h0, weight_hh, bias_hn, keep, recurrent_mask = to_float32(xp, h0, weight_hh, bias_hn, keep, recurrent_mask)
@@ -119,7 +124,7 @@ def gru_scan(
 
 def _forward(xp, h0, weight_hh, bias_hn, keep, recurrent_mask, *, save: bool):
     """The loop through time. Returns ys, h_T and, if ``save``, what the backward pass needs."""
-    if xp.dtype == torch.bfloat16:  # inference only: a bfloat16 scan that records for backward runs in float32
+    if xp.dtype == torch.bfloat16 and not save:  # bfloat16 inference has a loop of its own (see Precision)
         return (*_forward_bfloat16(xp, h0, weight_hh, bias_hn, keep, recurrent_mask), None)
     T, B, H3 = xp.shape
     H = H3 // 3

@@ -31,11 +31,15 @@ Precision. float32 and float64 run as written. bfloat16 inference uses bfloat16 
 recurrent product (oneDNN with the weight packed once, accumulating in float32; its result, with xp_t
 added inside oneDNN, is rounded to bfloat16 once). The gates and the state run in float32 on a copy of
 it (bfloat16's tanh and sigmoid are 1.5-5x slower than float32's); h_t is rounded to bfloat16 once per
-step, as the next product's input and as the output. Two cases run whole in float32, the inputs cast up
-once and ys, h_T cast back to bfloat16 (by autograd for the gradients): training, and a small recurrent
-product (at most ``BFLOAT16_IN_FLOAT32_PRODUCTS`` multiply-adds a step) with a weight smaller than
-:data:`rnnkit.kernels.linear.BFLOAT16_LARGE_WEIGHT`, where a oneDNN call (about 13 us whatever its size)
-costs more than bfloat16 saves.
+step, as the next product's input and as the output. Measured, the kernel alone at batch 64, T 100,
+H 256, one thread: 0.63x the float32 time (0.86x with MKL's bfloat16 products and bfloat16 gates).
+bfloat16 training runs the loops as written, in bfloat16 (MKL's bfloat16 products): a training step of
+the kernel at batch 64, H 256 takes 35 ms, against 48 ms in float32 and 57 ms for bfloat16 cast to
+float32 and back. A scan with a small recurrent product (at most ``BFLOAT16_IN_FLOAT32_PRODUCTS``
+multiply-adds a step) runs whole in float32, the inputs cast up once and ys, h_T cast back to bfloat16
+(by autograd for the gradients), except in inference with a weight of at least
+:data:`rnnkit.kernels.linear.BFLOAT16_LARGE_WEIGHT` elements, which takes the bfloat16 loop at any
+batch. A oneDNN call costs about 13 us whatever its size, more than bfloat16 saves on a small product.
 """
 
 from __future__ import annotations
@@ -49,12 +53,14 @@ from rnnkit.kernels._common import (
 from rnnkit.kernels.linear import bfloat16_large_weight, prepacked_linear
 
 _KERNEL = "minimal_gru_scan"
-# Up to this many multiply-adds a step (batch x 2H x H) bfloat16 inference runs in float32, unless the
-# weight is large (see the module docstring). Measured, the kernel alone, one thread, bfloat16 run in
-# float32 against the bfloat16 loop, as multiples of the float32 time: float32 faster up to 1.6M (H 256
-# batch 8: 1.07x against 1.59x; batch 12: 1.07x against 1.21x; H 384 batch 4: 1.04x against 1.37x), level
-# at 2.1M (H 256 batch 16: 1.17-1.18x against 1.05-1.09x), bfloat16 faster from 2.4M (H 384 batch 8:
-# 1.19x against 1.03x; H 256 batch 32: 0.76x; batch 64: 0.63x).
+# Up to this many multiply-adds a step (batch x 2H x H) bfloat16 runs in float32 (in inference only if the
+# weight is small too: see the module docstring). Measured, the kernel alone, inference, one thread,
+# bfloat16 run in float32 against the bfloat16 loop, as multiples of the float32 time: float32 faster up to
+# 1.6M (H 256 batch 8: 1.07x against 1.59x; batch 12: 1.07x against 1.21x; H 384 batch 4: 1.04x against
+# 1.37x), level at 2.1M (H 256 batch 16: 1.17-1.18x against 1.05-1.09x), bfloat16 faster from 2.4M (H 384
+# batch 8: 1.19x against 1.03x; H 256 batch 32: 0.76x; batch 64: 0.63x). Training (a step, forward and
+# backward), the bfloat16 loop against bfloat16 run in float32: 1.28x at 1.0M (H 256 batch 8), 0.93x at 2.1M
+# (H 256 batch 16; H 512 batch 4: 1.21x), 0.74x at 4.2M (H 256 batch 32; H 512 batch 8: 0.96x).
 BFLOAT16_IN_FLOAT32_PRODUCTS = 1 << 21
 
 
@@ -82,9 +88,9 @@ def minimal_gru_scan(
     """
     check_scan(_KERNEL, xp, h0, weight_hh, 2, recurrent_mask, keep=keep)
     training = needs_grad(xp, h0, weight_hh)
-    in_float32 = xp.dtype == torch.bfloat16 and (
-        training
-        or (bfloat16_in_float32(xp, weight_hh, BFLOAT16_IN_FLOAT32_PRODUCTS) and not bfloat16_large_weight(weight_hh))
+    # A large weight takes the bfloat16 inference loop at any batch; training's bfloat16 loop keeps the limit.
+    in_float32 = bfloat16_in_float32(xp, weight_hh, BFLOAT16_IN_FLOAT32_PRODUCTS) and (
+        training or not bfloat16_large_weight(weight_hh)
     )
     if in_float32:
         xp, h0, weight_hh, keep, recurrent_mask = to_float32(xp, h0, weight_hh, keep, recurrent_mask)
@@ -97,7 +103,7 @@ def minimal_gru_scan(
 
 def _forward(xp, h0, weight_hh, keep, recurrent_mask, *, save: bool):
     """The loop through time. Returns ys, h_T and, if ``save``, every step's [gamma_u, c~]."""
-    if xp.dtype == torch.bfloat16:  # inference only: a bfloat16 scan that records for backward runs in float32
+    if xp.dtype == torch.bfloat16 and not save:  # bfloat16 inference has a loop of its own (see Precision)
         return (*_forward_bfloat16(xp, h0, weight_hh, keep, recurrent_mask), None)
     T, B, H2 = xp.shape
     H = H2 // 2

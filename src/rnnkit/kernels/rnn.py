@@ -27,12 +27,16 @@ added inside oneDNN, is rounded to bfloat16 once). The nonlinearity and the keep
 (bfloat16's tanh is 5x slower than float32's: 28 us against 5 us for batch 64, H 256), and with a keep
 mask the state is carried in float32; h_t is rounded to bfloat16 once per step, as the next product's
 input and as the output. Measured, ``RNN`` layer at batch 64, T 100, H 256, one thread: 0.63x the float32
-time (0.85x with MKL's bfloat16 products and a bfloat16 tanh). Two cases run whole in float32, the inputs
-cast up once and ys, h_T cast back to bfloat16 (by autograd for the gradients): training, and a small
-recurrent product (at most ``BFLOAT16_IN_FLOAT32_PRODUCTS`` multiply-adds a step) with a weight smaller
-than :data:`rnnkit.kernels.linear.BFLOAT16_LARGE_WEIGHT`. There a oneDNN call, about 13 us whatever its
-size, costs more than bfloat16 saves: at batch 1 (256 x 256 weight) 18.6 us a step against 3.6 us for
-MKL's float32 product, so a bfloat16 scan of one row stays about 1.1x the float32 time (the casts).
+time (0.85x with MKL's bfloat16 products and a bfloat16 tanh). bfloat16 training runs the loops as
+written, in bfloat16 (MKL's bfloat16 products): a training step of the kernel at batch 64, H 256 takes
+18.9 ms, against 24.1 ms in float32 and 30.9 ms for bfloat16 cast to float32 and back. A scan with a
+small recurrent product (at most ``BFLOAT16_IN_FLOAT32_PRODUCTS`` multiply-adds a step) runs whole in
+float32, the inputs cast up once and ys, h_T cast back to bfloat16 (by autograd for the gradients),
+except in inference with a weight of at least :data:`rnnkit.kernels.linear.BFLOAT16_LARGE_WEIGHT`
+elements, which takes the bfloat16 loop at any batch. A oneDNN call costs about 13 us whatever its
+size, more than bfloat16 saves on a small product: at batch 1 (256 x 256 weight) 18.6 us a step against
+3.6 us for MKL's float32 product, so a bfloat16 scan of one row stays about 1.1x the float32 time (the
+casts).
 """
 
 from __future__ import annotations
@@ -46,13 +50,15 @@ from rnnkit.kernels._common import (
 from rnnkit.kernels.linear import bfloat16_large_weight, prepacked_linear
 
 _KERNEL = "rnn_scan"
-# Up to this many multiply-adds a step (batch x H x H) bfloat16 inference runs in float32, unless the
-# weight is large (see the module docstring). Measured, the kernel alone, one thread, bfloat16 run in
-# float32 against the bfloat16 loop, as multiples of the float32 time: float32 faster at 1.0M (H 256
-# batch 16: 1.61x against 1.75x; H 512 batch 4: 1.08x against 1.57x), level at 2.1M (H 256 batch 32:
-# 1.11-1.27x against 1.07-1.11x; H 512 batch 8: 1.11x both), bfloat16 faster at 3.1M (H 256 batch 48:
-# 0.87x) and beyond (4.2M: H 256 batch 64 0.72-0.78x, H 512 batch 16 0.68x). A one-row scan of a weight
-# of 590K elements (H 768) takes the bfloat16 loop: 0.78x against 1.15x.
+# Up to this many multiply-adds a step (batch x H x H) bfloat16 runs in float32 (in inference only if the
+# weight is small too: see the module docstring). Measured, the kernel alone, inference, one thread,
+# bfloat16 run in float32 against the bfloat16 loop, as multiples of the float32 time: float32 faster at
+# 1.0M (H 256 batch 16: 1.61x against 1.75x; H 512 batch 4: 1.08x against 1.57x), level at 2.1M (H 256 batch
+# 32: 1.11-1.27x against 1.07-1.11x; H 512 batch 8: 1.11x both), bfloat16 faster at 3.1M (H 256 batch 48:
+# 0.87x) and beyond (4.2M: H 256 batch 64 0.72-0.78x, H 512 batch 16 0.68x). A one-row scan of a weight of
+# 590K elements (H 768) takes the bfloat16 loop: 0.78x against 1.15x. Training (a step, forward and
+# backward), the bfloat16 loop against bfloat16 run in float32: 1.12x at 1.0M (H 256 batch 16; H 512 batch
+# 4: 1.63x), 0.66x at 2.1M (H 256 batch 32; H 512 batch 8: 1.10x).
 BFLOAT16_IN_FLOAT32_PRODUCTS = 1 << 21
 NONLINEARITIES = ("tanh", "relu")
 
@@ -85,9 +91,9 @@ def rnn_scan(
         raise ValueError(f"{_KERNEL}: nonlinearity must be one of {NONLINEARITIES}, got {nonlinearity!r}")
     check_scan(_KERNEL, xp, h0, weight_hh, 1, recurrent_mask, keep=keep)
     training = needs_grad(xp, h0, weight_hh)
-    in_float32 = xp.dtype == torch.bfloat16 and (
-        training
-        or (bfloat16_in_float32(xp, weight_hh, BFLOAT16_IN_FLOAT32_PRODUCTS) and not bfloat16_large_weight(weight_hh))
+    # A large weight takes the bfloat16 inference loop at any batch; training's bfloat16 loop keeps the limit.
+    in_float32 = bfloat16_in_float32(xp, weight_hh, BFLOAT16_IN_FLOAT32_PRODUCTS) and (
+        training or not bfloat16_large_weight(weight_hh)
     )
     if in_float32:
         xp, h0, weight_hh, keep, recurrent_mask = to_float32(xp, h0, weight_hh, keep, recurrent_mask)
@@ -100,7 +106,7 @@ def rnn_scan(
 
 def _forward(xp, h0, weight_hh, nonlinearity, keep, recurrent_mask, *, save: bool):
     """The loop through time. Returns ys, h_T and, if ``save``, the states and every h~."""
-    if xp.dtype == torch.bfloat16:  # inference only: a bfloat16 scan that records for backward runs in float32
+    if xp.dtype == torch.bfloat16 and not save:  # bfloat16 inference has a loop of its own (see Precision)
         return (*_forward_bfloat16(xp, h0, weight_hh, nonlinearity, keep, recurrent_mask), None)
     T, B, H = xp.shape
     m = recurrent_mask

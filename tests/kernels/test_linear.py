@@ -97,3 +97,19 @@ def test_bfloat16_large_weight_goes_to_onednn_at_one_row(monkeypatch):
         prepacked_linear(w, 1)(x, out=out)
         assert torch.equal(out, out.bfloat16().float()) == onednn
         assert torch.allclose(out.double(), want, atol=0.1)
+
+
+def test_bfloat16_goes_to_mkl_in_float32_without_native_onednn_bfloat16(monkeypatch):
+    """On a CPU where oneDNN would emulate bfloat16, products are MKL's in float32 (not rounded to bfloat16)."""
+    gen = torch.Generator().manual_seed(4)
+    w, x = torch.randn(12, 8, generator=gen).bfloat16(), torch.randn(6, 8, generator=gen).bfloat16()
+    monkeypatch.setattr(linear_module, "BFLOAT16_LARGE_WEIGHT", 1)
+    native = linear_module.onednn_bfloat16()
+    assert native == bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    for supported in (True, False):
+        monkeypatch.setattr(linear_module, "onednn_bfloat16", lambda: supported)
+        assert linear_module.bfloat16_large_weight(w) == supported
+        out = torch.empty(6, 12)
+        prepacked_linear(w, 6)(x, out=out)
+        assert torch.equal(out, out.bfloat16().float()) == supported
+        assert torch.allclose(out.double(), F.linear(x.double(), w.double()), atol=0.1)

@@ -5,7 +5,9 @@ primitive is reachable only as the private operator ``torch.ops.mkldnn._linear_p
 faster depends on the dtype and the CPU vendor:
 
 - bfloat16: oneDNN (AVX-512 BF16 / AMX kernels), 3-4x faster than float32 at the kernels' sizes, more
-  again when the weight is reordered once into oneDNN's blocked layout (:func:`prepacked_linear`).
+  again when the weight is reordered once into oneDNN's blocked layout (:func:`prepacked_linear`). Only
+  on CPUs where PyTorch reports oneDNN bfloat16 support (``torch.ops.mkldnn._is_mkldnn_bf16_supported``):
+  elsewhere oneDNN would emulate it, and the products go to MKL in float32.
 - float32 on Intel CPUs: MKL takes its AVX-512 paths, and ``torch.mm`` is as fast as oneDNN or faster
   (measured 205-230 us vs 270 us for (64, 256) x (256, 1024) on one thread).
 - float32 on other x86 CPUs (AMD EPYC): MKL dispatches to its AVX2 code while oneDNN uses AVX-512,
@@ -59,10 +61,19 @@ def _intel_cpu() -> bool:
 BFLOAT16_LARGE_WEIGHT = 1 << 19
 
 
+@functools.lru_cache(maxsize=None)
+def onednn_bfloat16() -> bool:
+    """Whether oneDNN runs bfloat16 natively on this CPU (AVX-512 or newer), as PyTorch itself checks."""
+    try:
+        return onednn_available() and bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False
+
+
 def bfloat16_large_weight(weight: Tensor) -> bool:
     """Whether ``weight`` is bfloat16 and large enough that its products are faster in bfloat16 through oneDNN
     even for a single row (at least :data:`BFLOAT16_LARGE_WEIGHT` elements)."""
-    return weight.dtype == torch.bfloat16 and weight.numel() >= BFLOAT16_LARGE_WEIGHT and onednn_available()
+    return weight.dtype == torch.bfloat16 and weight.numel() >= BFLOAT16_LARGE_WEIGHT and onednn_bfloat16()
 
 
 def _onednn_faster(dtype: torch.dtype, rows: int, device: torch.device, weight_elements: int = 0) -> bool:
@@ -71,7 +82,7 @@ def _onednn_faster(dtype: torch.dtype, rows: int, device: torch.device, weight_e
     if device.type != "cpu" or not onednn_available():
         return False
     if dtype == torch.bfloat16:
-        return rows > 1 or weight_elements >= BFLOAT16_LARGE_WEIGHT
+        return onednn_bfloat16() and (rows > 1 or weight_elements >= BFLOAT16_LARGE_WEIGHT)
     return rows > 1 and dtype == torch.float32 and not _intel_cpu()
 
 

@@ -97,6 +97,7 @@ _ARGUMENTS = (
     "ln_gates_weight", "ln_gates_bias", "ln_cell_weight", "ln_cell_bias", "keep_h", "keep_c", "recurrent_mask",
 )  # fmt: skip
 _DX = [True, False, False]  # native_layer_norm_backward: the input's gradient only
+_ALL = [True, True, True]  # and those of the weight and bias
 _layer_norm_backward = torch.ops.aten.native_layer_norm_backward.default
 # Elements of one (steps, B, H) slab of backward factors: a chunk's factors and errors (about a dozen
 # such slabs) then fit in a core's L2 cache, and batch-1 sequences of a few hundred steps are one chunk.
@@ -245,7 +246,6 @@ def _forward(
         cs = alternating(cs_buf, T + 1)
     cs_buf[0] = c0
     gates_buf = torch.empty(rows, B, H4, **kw)  # (T, B, 4H): i, f, g, o after their nonlinearities
-    a_raw_buf = torch.empty(rows, B, H4, **kw) if gamma_g is not None else None  # a_t before layer norm
     c_tilde_buf = torch.empty(rows, B, H, **kw) if keep_c is not None else None
     tau_buf = torch.empty(rows, B, H, **kw)  # tanh(n_t)
     h_tilde = torch.empty(B, H, **kw) if keep_h is not None else None
@@ -257,18 +257,16 @@ def _forward(
     g_f = per_step(gates_buf[..., H : 2 * H], T)
     g_g = per_step(gates_buf[..., 2 * H : 3 * H], T)
     g_o = per_step(gates_buf[..., 3 * H :], T)
-    a_raw = per_step(a_raw_buf, T) if a_raw_buf is not None else gates
     c_tilde = per_step(c_tilde_buf, T) if c_tilde_buf is not None else cs[1:]
     taus = per_step(tau_buf, T)
     keep_hs = keep_h.unbind(0) if keep_h is not None else None
     keep_cs = keep_c.unbind(0) if keep_c is not None else None
     if gamma_g is not None:
         gamma_g4, beta_g4 = gamma_g.view(4, H), beta_g.view(4, H)
-        a_raw4 = per_step(a_raw_buf.view(rows, B, 4, H), T)  # (B, 4, H): the blocks the norm runs over
-        gates4 = per_step(gates_buf.view(rows, B, 4, H), T)
+        gates4 = per_step(gates_buf.view(rows, B, 4, H), T)  # (B, 4, H): the blocks the norm runs over
     # The i and f peepholes as one product: (2, 1, H) weights times c_{t-1}, over the (2, B, H) block.
     w_cif = _stack_or_zeros(w_ci, w_cf, **kw).unsqueeze(1) if w_ci is not None or w_cf is not None else None
-    mu_g, rstd_g, mu_c, rstd_c = [], [], [], []
+    a_hat_g, rstd_g, mu_c, rstd_c = [], [], [], []
 
     for t in range(T):
         h_prev, c_prev = hs[t], cs[t]
@@ -276,13 +274,15 @@ def _forward(
         if mlp is not None:
             h_in = mlp.step(t, h_in)  # h'_{t-1} = T(m h_{t-1})
         # a_t = xp_t + h'_{t-1} W_hh^T
-        product(h_in, xs[t], out=a_raw[t])
+        product(h_in, xs[t], out=gates[t])
         if gamma_g is not None:
-            # a'_t = gamma_g * LN(a_t) + beta_g, per gate block
-            a_hat, mu, rstd = torch.native_layer_norm(a_raw4[t], (H,), None, None, eps)
+            # a'_t = gamma_g * LN(a_t) + beta_g, per gate block, over a_t in place. Backward keeps the
+            # norm's own output a^_t (a tensor of its own each step, taken as it is: no copy) and 1 / s_t,
+            # not a_t: the sum for delta gamma_g is then one product a step (see _backward).
+            a_hat, _, rstd = torch.native_layer_norm(gates4[t], (H,), None, None, eps)
             torch.addcmul(beta_g4, a_hat, gamma_g4, out=gates4[t])
             if save:
-                mu_g.append(mu)
+                a_hat_g.append(a_hat)
                 rstd_g.append(rstd)
         i, f, g, o = g_i[t], g_f[t], g_g[t], g_o[t]
         if w_cif is not None:
@@ -316,20 +316,19 @@ def _forward(
         else:
             torch.mul(o, taus[t], out=hs[t + 1])
 
-    saved: dict[str, Any] = {}  # the tensors of _SAVED, and the transition's list
+    saved: dict[str, Any] = {}  # the tensors of _SAVED, the gate norm's a^_t and the transition's list
     if save:
         saved = {
             "ys": ys,
             "cs": cs_buf,
             "gates": gates_buf,
-            "a_raw": a_raw_buf,
             "c_tilde": c_tilde_buf,
             "tau": tau_buf,
-            "mu_g": torch.stack(mu_g) if mu_g else None,  # (T, B, 4, 1)
-            "rstd_g": torch.stack(rstd_g) if rstd_g else None,
+            "rstd_g": torch.stack(rstd_g) if rstd_g else None,  # (T, B, 4, 1)
             "mu_c": torch.stack(mu_c) if mu_c else None,  # (T, B, 1)
             "rstd_c": torch.stack(rstd_c) if rstd_c else None,
         }
+        saved["a_hat_g"] = a_hat_g  # T tensors (B, 4, H), or none
         if mlp is not None:
             saved["transition"] = mlp.saved()
     return ys, hs[T].clone(), cs[T].to(c0.dtype, copy=True), saved
@@ -343,7 +342,7 @@ def _stack_or_zeros(*vectors: Tensor | None, dtype: torch.dtype, device: torch.d
 
 # What backward reads: these arguments (named as in the equations), then what the forward loop kept.
 _PARAMS = ("h0", "weight_hh", "w_ci", "w_cf", "w_co", "gamma_g", "beta_g", "gamma_c", "beta_c", "keep_h", "keep_c", "m")
-_SAVED = ("ys", "cs", "gates", "a_raw", "c_tilde", "tau", "mu_g", "rstd_g", "mu_c", "rstd_c")
+_SAVED = ("ys", "cs", "gates", "c_tilde", "tau", "rstd_g", "mu_c", "rstd_c")
 # Where the transition's tensors start among _LSTMScan's arguments: after _ARGUMENTS, eps and form.
 _LAYERS_AT = len(_ARGUMENTS) + 2
 
@@ -364,9 +363,10 @@ class _LSTMScan(torch.autograd.Function):
             keep_h, keep_c, m, eps, save=True, transition=transition,
         )  # fmt: skip
         ctx.form = form
+        ctx.steps_a_hat = len(saved["a_hat_g"])
         ctx.save_for_backward(
             h0, weight_hh, w_ci, w_cf, w_co, gamma_g, beta_g, gamma_c, beta_c, keep_h, keep_c, m,
-            *(saved[k] for k in _SAVED), *layers, *saved.get("transition", ()),
+            *(saved[k] for k in _SAVED), *saved["a_hat_g"], *layers, *saved.get("transition", ()),
         )  # fmt: skip
         return ys, h_last, c_last
 
@@ -375,8 +375,10 @@ class _LSTMScan(torch.autograd.Function):
     def backward(ctx, d_ys, d_h_last, d_c_last):
         tensors = ctx.saved_tensors
         p = dict(zip(_PARAMS, tensors[: len(_PARAMS)]))
-        s = dict(zip(_SAVED, tensors[len(_PARAMS) : len(_PARAMS) + len(_SAVED)]))
-        rest = tensors[len(_PARAMS) + len(_SAVED) :]  # the transition's tensors, then what its forward kept
+        at = len(_PARAMS) + len(_SAVED)
+        s = dict(zip(_SAVED, tensors[len(_PARAMS) : at]))
+        s["a_hat_g"] = tensors[at : at + ctx.steps_a_hat]
+        rest = tensors[at + ctx.steps_a_hat :]  # the transition's tensors, then what its forward kept
         mlp = None
         if ctx.form is not None:
             n = len(ctx.needs_input_grad) - _LAYERS_AT  # W_1, b_1, ...
@@ -426,7 +428,7 @@ def _backward(d_ys, d_h_last, d_c_last, p, s, needs, mlp):
     """Backpropagation through time; returns the gradients of xp .. ln_cell_bias and those of the
     transition's tensors (``mlp``, or None without one), None where not needed."""
     weight_hh, w_ci, w_cf, w_co = p["weight_hh"], p["w_ci"], p["w_cf"], p["w_co"]
-    gamma_g, gamma_c = p["gamma_g"], p["gamma_c"]
+    gamma_g, gamma_c, beta_c = p["gamma_g"], p["gamma_c"], p["beta_c"]
     keep_h, keep_c, m = p["keep_h"], p["keep_c"], p["m"]
     h0, ys, cs, gates_buf, tau = p["h0"], s["ys"], s["cs"], s["gates"], s["tau"]
     T, B, H4 = gates_buf.shape
@@ -435,7 +437,6 @@ def _backward(d_ys, d_h_last, d_c_last, p, s, needs, mlp):
     i, f, g, o = gates_buf.split(H, dim=-1)  # (T, B, H) each
     c_prev = cs[:-1]  # (T, B, H): c_{t-1}
     c_tilde = s["c_tilde"] if s["c_tilde"] is not None else cs[1:]
-    a_raw = s["a_raw"]
     peep_if = w_ci is not None or w_cf is not None
 
     # Scratch for one chunk of factors, reused by every chunk.
@@ -446,31 +447,38 @@ def _backward(d_ys, d_h_last, d_c_last, p, s, needs, mlp):
     k_os, k_ns, k_ifgs = k_o.unbind(0), k_n.unbind(0), k_ifg.unbind(0)
     k_carries = k_carry.unbind(0) if k_carry is not None else None
 
-    # Every step's errors: delta a' (after the gate norm), delta n. With the gate norm, a chunk's delta a
-    # (before the norm) replaces its delta a' once the chunk's parameter sums have used them.
+    # Every step's delta a' (after the gate norm). With the gate norm, a chunk's delta a (before the norm)
+    # replaces its delta a' once the chunk's parameter sums have used them.
     d_ap_buf = torch.empty_like(gates_buf)  # (T, B, 4H)
-    d_n_buf = torch.empty_like(tau) if gamma_c is not None else None
     if gamma_g is not None:
         d_ap4 = per_step(d_ap_buf.view(T, B, 4, H), T)  # (B, 4, H): the blocks the norm runs over
     else:
         d_ap = per_step(d_ap_buf, T)
     d_ap_ifg = per_step(d_ap_buf[..., : 3 * H].view(T, B, 3, H).transpose(1, 2), T)  # (3, B, H) views
     d_ap_o = per_step(d_ap_buf[..., 3 * H :], T)
-    d_n = per_step(d_n_buf, T) if d_n_buf is not None else None
     dys = d_ys.unbind(0)
     fs = f.unbind(0) if k_carry is None else None
     keep_hs = keep_h.unbind(0) if keep_h is not None else None
     keep_cs = keep_c.unbind(0) if keep_c is not None else None
     if gamma_g is not None:
-        gamma_g4 = gamma_g.view(4, H)
-        a_raws = a_raw.view(T, B, 4, H).unbind(0)
-        mu_g, rstd_g = s["mu_g"].unbind(0), s["rstd_g"].unbind(0)
+        # LN_g^T from the kept a^_t: native_layer_norm_backward of (u / s_t) with a^_t as the input, mean 0
+        # and 1 / s 1, is LN_g^T(u) (the 1 / s_t of LN^T is linear and moves into u). A chunk's gamma_g / s_t
+        # are one product before its steps.
+        a_hats, rstd_g = s["a_hat_g"], s["rstd_g"]  # T of (B, 4, H); (T, B, 4, 1)
+        gamma_over_s = torch.empty(chunk, B, 4, H, **kw)  # (n, B, 4, H)
+        gamma_over_ss = gamma_over_s.unbind(0)
+        u = torch.empty(B, 4, H, **kw)  # gamma_g delta a'_t / s_t
+        zero_mean, unit_rstd = torch.zeros(B, 4, 1, **kw), torch.ones(B, 4, 1, **kw)
+        d_gamma_g = torch.zeros(B, 4, H, **kw)  # sum over t of delta a'_t a^_t, summed over B at the end
     if gamma_c is not None:
         c_tildes = c_tilde.unbind(0)
         mu_c, rstd_c = s["mu_c"].unbind(0), s["rstd_c"].unbind(0)
+        d_n = torch.empty(B, H, **kw)  # delta n_t
+        d_cell_norm = []  # each step's (delta gamma_c, delta beta_c), summed at the end
 
-    # Vector-parameter gradients, summed chunk by chunk.
-    sizes = {"w_ci": H, "w_cf": H, "w_co": H, "gamma_g": H4, "beta_g": H4, "gamma_c": H, "beta_c": H}
+    # Vector-parameter gradients, summed chunk by chunk (the norms' scales and the cell norm's shift: step
+    # by step, see above).
+    sizes = {"w_ci": H, "w_cf": H, "w_co": H, "beta_g": H4}
     sums = {name: torch.zeros(size, **kw) for name, size in sizes.items()}
 
     dh = dys[T - 1] + d_h_last  # delta h_T
@@ -484,6 +492,8 @@ def _backward(d_ys, d_h_last, d_c_last, p, s, needs, mlp):
             keep_h[span] if keep_h is not None else None, w_ci, w_cf, w_co if gamma_c is None else None,
             k_o[:n], k_n[:n], k_ifg[:n], k_carry[:n] if k_carry is not None else None, tmp[:n],
         )  # fmt: skip
+        if gamma_g is not None:
+            torch.mul(gamma_g.view(4, H), rstd_g[span], out=gamma_over_s[:n])  # gamma_g / s_t
         d_a_chunk = []  # the gate norm's input errors of this chunk, last step first
         for t in range(end - 1, start - 1, -1):
             j = t - start
@@ -496,8 +506,12 @@ def _backward(d_ys, d_h_last, d_c_last, p, s, needs, mlp):
             else:
                 dct = dc
             if gamma_c is not None:
-                torch.mul(dh, k_ns[j], out=d_n[t])
-                dct.add_(_layer_norm_backward(d_n[t], c_tildes[t], (H,), mu_c[t], rstd_c[t], gamma_c, None, _DX)[0])
+                torch.mul(dh, k_ns[j], out=d_n)
+                d_c_tilde, d_gamma_c, d_beta_c = _layer_norm_backward(
+                    d_n, c_tildes[t], (H,), mu_c[t], rstd_c[t], gamma_c, beta_c, _ALL
+                )  # fmt: skip
+                d_cell_norm.append((d_gamma_c, d_beta_c))
+                dct.add_(d_c_tilde)
                 if w_co is not None:
                     dct.addcmul_(d_ap_o[t], w_co)
             else:
@@ -509,9 +523,10 @@ def _backward(d_ys, d_h_last, d_c_last, p, s, needs, mlp):
             dc = carry.addcmul_(dct, carry_factor) if keep_cs is not None else dct.mul_(carry_factor)
             # delta a_t = LN_g^T(delta a'_t)
             if gamma_g is not None:
-                u = d_ap4[t] * gamma_g4
-                da = _layer_norm_backward(u, a_raws[t], (H,), mu_g[t], rstd_g[t], None, None, _DX)[0].view(B, H4)
+                torch.mul(d_ap4[t], gamma_over_ss[j], out=u)
+                da = _layer_norm_backward(u, a_hats[t], (H,), zero_mean, unit_rstd, None, None, _DX)[0].view(B, H4)
                 d_a_chunk.append(da)
+                d_gamma_g.addcmul_(d_ap4[t], a_hats[t])
             else:
                 da = d_ap[t]
             # delta h_{t-1} = dL/dy_{t-1} + k^h delta h_t + m J^T(delta a_t W_hh)
@@ -523,8 +538,7 @@ def _backward(d_ys, d_h_last, d_c_last, p, s, needs, mlp):
             if keep_hs is not None:
                 dh_prev.addcmul_(dh, keep_hs[t])
             dh = dh_prev
-        _accumulate_sums(sums, d_ap_buf[span], d_n_buf[span] if d_n_buf is not None else None, c_prev[span],
-                         c_tilde[span], a_raw[span] if a_raw is not None else None, s, span, p)  # fmt: skip
+        _accumulate_sums(sums, d_ap_buf[span], c_prev[span], c_tilde[span], p)
         if d_a_chunk:
             torch.stack(d_a_chunk[::-1], out=d_ap_buf[span])
     d_a_buf = d_ap_buf  # (T, B, 4H): delta a_t
@@ -537,6 +551,12 @@ def _backward(d_ys, d_h_last, d_c_last, p, s, needs, mlp):
         # sum_t delta a_t^T (h_{t-1} * m): h_0's B rows, then one product over the stacked h_1 .. h_{T-1}
         d_w_hh = weight_grad_t(h0, ys, d_a_buf, m).t()
     layer_grads = mlp.grads(h0, ys, m, needs[_LAYERS_AT:]) if mlp is not None else []
+
+    if gamma_g is not None:
+        sums["gamma_g"] = d_gamma_g.sum(0).view(H4)
+    if gamma_c is not None:
+        d_gamma_c, d_beta_c = zip(*d_cell_norm)
+        sums["gamma_c"], sums["beta_c"] = torch.stack(d_gamma_c).sum(0), torch.stack(d_beta_c).sum(0)
 
     def vector_grad(name: str, index: int) -> Tensor | None:
         return sums[name] if needs[index] else None
@@ -557,7 +577,7 @@ def _backward(d_ys, d_h_last, d_c_last, p, s, needs, mlp):
     return grads, layer_grads
 
 
-def _accumulate_sums(sums, d_ap, d_n, c_prev, c_tilde, a_raw, s, span, p):
+def _accumulate_sums(sums, d_ap, c_prev, c_tilde, p):
     """Add one chunk's share of the vector-parameter gradients (sums over time and batch)."""
     n, B, H4 = d_ap.shape
     H = H4 // 4
@@ -568,10 +588,4 @@ def _accumulate_sums(sums, d_ap, d_n, c_prev, c_tilde, a_raw, s, span, p):
     if p["w_co"] is not None:
         sums["w_co"].add_((d_ap[..., 3 * H :] * c_tilde).sum((0, 1)))  # delta a'_o c~_t
     if p["gamma_g"] is not None:
-        a_hat = (a_raw.view(n, B, 4, H) - s["mu_g"][span]).mul_(s["rstd_g"][span])  # (n, B, 4, H)
-        sums["gamma_g"].add_(a_hat.mul_(d_ap.view(n, B, 4, H)).sum((0, 1)).view(H4))  # delta a' a^
         sums["beta_g"].add_(d_ap.sum((0, 1)))
-    if p["gamma_c"] is not None:
-        c_hat = (c_tilde - s["mu_c"][span]).mul_(s["rstd_c"][span])  # (n, B, H)
-        sums["gamma_c"].add_(c_hat.mul_(d_n).sum((0, 1)))  # delta n c^
-        sums["beta_c"].add_(d_n.sum((0, 1)))

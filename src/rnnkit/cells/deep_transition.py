@@ -9,6 +9,7 @@ from torch import Tensor, nn
 
 from rnnkit.cells.base import ProjectedInputCell, RecurrentCell, cell_output, scan_steps, unbatched_step
 from rnnkit.cells.lstm import LSTMCell
+from rnnkit.cells.rnn import RNNCell
 from rnnkit.cells.state import State, state_leaves, unflatten_state
 from rnnkit.kernels.transition import Transition, activation_name
 
@@ -89,10 +90,12 @@ class DeepTransition(RecurrentCell):
     ) -> tuple[Tensor, State]:
         """All steps: in the wrapped cell's fused kernel where one runs the transition, else one at a time.
 
-        The fused path: an ``LSTMCell`` without projection and an activation whose derivative the kernel
-        knows (``activation_name``: tanh, relu, sigmoid as torch functions or modules) hand the
-        transition to ``LSTMCell.scan``, whose kernel runs the MLP inside its loop through time and
-        backpropagates through it by hand (:mod:`rnnkit.kernels.transition`).
+        The fused path: an ``RNNCell`` (tanh or relu; the DT-RNN) or an ``LSTMCell`` without projection,
+        and an activation whose derivative the kernel knows (``activation_name``: tanh, relu, sigmoid as
+        torch functions or modules), hand the transition to the cell's ``scan``, whose kernel runs the
+        MLP inside its loop through time and backpropagates through it by hand
+        (:mod:`rnnkit.kernels.transition`). A GRU or minimal GRU stays on the step path (see
+        :meth:`_fused_transition`).
 
         Otherwise the steps run one at a time under autograd. When the wrapped cell takes its input
         projection ready-made (a ``ProjectedInputCell``: every built-in cell), the projections of all
@@ -111,9 +114,18 @@ class DeepTransition(RecurrentCell):
 
     def _fused_transition(self) -> Transition | None:
         """The MLP as the wrapped cell's kernel takes it, or None where no kernel runs it (another cell, an
-        LSTM with projection, an activation other than tanh, relu, sigmoid)."""
+        LSTM with projection, an activation other than tanh, relu, sigmoid).
+
+        A kernel can run the MLP where its cell reads ``h_{t-1}`` only through the recurrent product, which
+        then takes ``h'_{t-1}``: the simple RNN, and the LSTM (whose memory bypasses the MLP). A GRU's or
+        minimal GRU's ``h_{t-1}`` also enters the interpolation that makes ``h_t`` (``z_t h_{t-1}``,
+        ``(1 - gamma_u) h_{t-1}``), where the step path gives the cell ``h'_{t-1}`` too; their kernels take
+        ``h_{t-1}`` there and in its backward, so these cells keep the step path. An LSTM with projection
+        has no kernel at all.
+        """
         name = activation_name(self.activation)
-        if name is None or not isinstance(self.cell, LSTMCell) or self.cell.proj_size:
+        kernel_runs_it = isinstance(self.cell, RNNCell) or isinstance(self.cell, LSTMCell) and not self.cell.proj_size
+        if name is None or not kernel_runs_it:
             return None
         layers = tuple(self.transition)
         return Transition(tuple(W_k.weight for W_k in layers), tuple(W_k.bias for W_k in layers), name, self.skip)

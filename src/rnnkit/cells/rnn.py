@@ -10,8 +10,8 @@ from torch import Tensor
 
 from rnnkit.cells.base import ProjectedInputCell
 from rnnkit.cells.projection import input_projection, summed_bias
-
 from rnnkit.kernels.rnn import rnn_scan
+from rnnkit.kernels.transition import Transition
 
 _ACTIVATIONS = {"tanh": torch.tanh, "relu": torch.relu}
 
@@ -59,8 +59,22 @@ class RNNCell(ProjectedInputCell):
         return h, h
 
     def scan(
-        self, x: Tensor, h: Tensor, *, keep: Tensor | None = None, recurrent_mask: Tensor | None = None
+        self,
+        x: Tensor,
+        h: Tensor,
+        *,
+        keep: Tensor | None = None,
+        recurrent_mask: Tensor | None = None,
+        transition: Transition | None = None,
     ) -> tuple[Tensor, Tensor]:
-        """All steps: one matmul ``x W_ih^T + b_ih + b_hh`` for every t, then the fused kernel."""
+        """All steps: one matmul ``x W_ih^T + b_ih + b_hh`` for every t, then the fused kernel.
+
+        ``transition`` puts a deep-transition MLP between ``m h_{t-1}`` and the recurrent matmul, the
+        recurrent mask now applying to the MLP's input (:mod:`rnnkit.kernels.transition`): the fused path
+        of ``DeepTransition`` around this cell (the DT-RNN), which the kernel runs.
+        """
         xp = input_projection(x, self.weight_ih, summed_bias(self.bias_ih, self.bias_hh))  # (T, B, H)
-        return rnn_scan(xp, h, self.weight_hh, nonlinearity=self.nonlinearity, keep=keep, recurrent_mask=recurrent_mask)
+        return rnn_scan(
+            xp, h, self.weight_hh, nonlinearity=self.nonlinearity, keep=keep, recurrent_mask=recurrent_mask,
+            transition=transition,
+        )  # fmt: skip

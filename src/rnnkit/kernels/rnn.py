@@ -4,22 +4,30 @@ through time written by hand.
 Forward, for t = 1..T (``m`` is the recurrent mask, 1 if not given; ``k_t`` is the keep mask, 0 if
 not given; ``act`` is tanh or relu)::
 
-    a_t = xp_t + (h_{t-1} * m) W_hh^T            xp_t = x_t W_ih^T + b_ih + b_hh
+    h'_{t-1} = TR(h_{t-1} * m)                   TR: the identity, or a deep transition (below)
+    a_t = xp_t + h'_{t-1} W_hh^T                 xp_t = x_t W_ih^T + b_ih + b_hh
     h~  = act(a_t)
     h_t = k_t * h_{t-1} + (1 - k_t) * h~          ys_t = h_t
+
+With a ``transition`` (``DeepTransition`` around this cell: Pascanu et al.'s DT-RNN, and DT(S)-RNN with
+skip), TR is its MLP (:mod:`rnnkit.kernels.transition`). The cell reads h_{t-1} only through the
+recurrent product, so the MLP's output replaces it there alone; the keep mask mixes h_{t-1} itself.
 
 Backward, for t = T..1. ``dh_t`` is the gradient reaching h_t: dL/dys_t plus what step t+1 sent back
 (and dL/dh_T at the last step)::
 
     dh~  = (1 - k_t) * dh_t
     da_t = dh~ * act'(a_t)           act' = 1 - h~^2 for tanh, [h~ > 0] for relu;   dxp_t = da_t
-    dh_{t-1} = dL/dys_{t-1} + k_t * dh_t + m * (da_t W_hh)
+    dh_{t-1} = dL/dys_{t-1} + k_t * dh_t + m * J_t^T(da_t W_hh)
 
-After the loop, dW_hh = sum_t da_t^T (h_{t-1} * m) is one matmul over the stacked steps 2..T, whose
-h_{t-1} are ys, plus the B-row product of step 1 with h_0 (ys is an output tensor of its own, so that a
-caller may modify it in place). In float32 and float64 all matmuls go through ``torch.mm``/``torch.addmm``
-(MKL), which on this kind of CPU reaches the FMA peak for these shapes, ahead of oneDNN's inner product;
-``addmm`` also folds the additions of xp_t (forward) and dL/dys_{t-1} (backward) into the matmul.
+J_t^T is the transition's Jacobian transposed, the identity without one (its backward recurrence is in
+:mod:`rnnkit.kernels.transition`). After the loop, dW_hh = sum_t da_t^T h'_{t-1} is one matmul over the
+stacked steps: without a transition, over steps 2..T, whose h_{t-1} * m are ys * m, plus the B-row
+product of step 1 with h_0 (ys is an output tensor of its own, so that a caller may modify it in place);
+with one, over the h'_{t-1} its forward kept, and each of its layers' weights one matmul too. In float32
+and float64 the recurrent matmuls go through ``torch.mm``/``torch.addmm`` (MKL), which on this kind of
+CPU reaches the FMA peak for these shapes, ahead of oneDNN's inner product; ``addmm`` also folds the
+additions of xp_t (forward) and dL/dys_{t-1} (backward) into the matmul.
 
 Precision. float32 and float64 run as written. bfloat16 inference uses bfloat16 only where it pays: the
 recurrent product (oneDNN with the weight packed once, accumulating in float32; its result, with xp_t
@@ -36,7 +44,8 @@ except in inference with a weight of at least :data:`rnnkit.kernels.linear.BFLOA
 elements, which takes the bfloat16 loop at any batch. A oneDNN call costs about 13 us whatever its
 size, more than bfloat16 saves on a small product: at batch 1 (256 x 256 weight) 18.6 us a step against
 3.6 us for MKL's float32 product, so a bfloat16 scan of one row stays about 1.1x the float32 time (the
-casts).
+casts). A transition's layers are (H, H) products like the recurrent one and follow its dtype; in the
+bfloat16 inference loop their activation runs in float32 too (:mod:`rnnkit.kernels.transition`).
 """
 
 from __future__ import annotations
@@ -48,6 +57,7 @@ from rnnkit.kernels._common import (
     alternating, bfloat16_in_float32, check_scan, needs_grad, per_step, recurrent_grad, to_float32, weight_grad_t,
 )
 from rnnkit.kernels.linear import bfloat16_large_weight, prepacked_linear
+from rnnkit.kernels.transition import Transition, TransitionBackward, TransitionForward, check_transition
 
 _KERNEL = "rnn_scan"
 # Up to this many multiply-adds a step (batch x H x H) bfloat16 runs in float32 (in inference only if the
@@ -71,6 +81,7 @@ def rnn_scan(
     nonlinearity: str = "tanh",
     keep: torch.Tensor | None = None,
     recurrent_mask: torch.Tensor | None = None,
+    transition: Transition | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Run a simple RNN over a whole sequence.
 
@@ -82,36 +93,55 @@ def rnn_scan(
         keep: (T, B, H) or (T, B, 1) float mask; where 1 the state is carried over unchanged (zoneout,
             sequence lengths). Not differentiated.
         recurrent_mask: (B, H) float mask multiplying h_{t-1} where it enters the recurrent matmul
-            (variational dropout). Not differentiated.
+            (variational dropout); with a transition, where it enters the transition (u_0 = m h_{t-1}).
+            Not differentiated.
+        transition: a deep-transition MLP from ``m h_{t-1}`` to the recurrent matmul's input, its layers
+            (H, H) (:mod:`rnnkit.kernels.transition`); differentiable in its weights and biases.
 
-    Returns:
+    All tensors share one dtype. Returns:
         ys (T, B, H), the state after every step, and h_T (B, H).
     """
     if nonlinearity not in NONLINEARITIES:
         raise ValueError(f"{_KERNEL}: nonlinearity must be one of {NONLINEARITIES}, got {nonlinearity!r}")
-    check_scan(_KERNEL, xp, h0, weight_hh, 1, recurrent_mask, keep=keep)
-    training = needs_grad(xp, h0, weight_hh)
+    _, _, hidden = check_scan(_KERNEL, xp, h0, weight_hh, 1, recurrent_mask, keep=keep)
+    if transition is not None:
+        check_transition(_KERNEL, transition, hidden)
+    layers = transition.tensors() if transition is not None else []  # W_1, b_1, W_2, ...
+    named = {"xp": xp, "h0": h0, "weight_hh": weight_hh, "keep": keep, "recurrent_mask": recurrent_mask}
+    named |= {f"transition[{k}]": value for k, value in enumerate(layers)}
+    dtypes = {name: value.dtype for name, value in named.items() if value is not None}
+    if len(set(dtypes.values())) > 1:
+        raise TypeError(f"{_KERNEL}: all tensors must share one dtype, got {dtypes}")
+    training = needs_grad(xp, h0, weight_hh, *layers)
     # A large weight takes the bfloat16 inference loop at any batch; training's bfloat16 loop keeps the limit.
+    # A transition's layers are products of the recurrent one's size: the same limits hold for them.
     in_float32 = bfloat16_in_float32(xp, weight_hh, BFLOAT16_IN_FLOAT32_PRODUCTS) and (
         training or not bfloat16_large_weight(weight_hh)
     )
     if in_float32:
         xp, h0, weight_hh, keep, recurrent_mask = to_float32(xp, h0, weight_hh, keep, recurrent_mask)
+        layers = to_float32(*layers)
     if training:
-        ys, h_T = _RNNScan.apply(xp, h0, weight_hh, nonlinearity, keep, recurrent_mask)
+        # the transition's tensors are arguments of their own, so that autograd routes their gradients
+        form = (transition.activation, transition.skip) if transition is not None else None
+        ys, h_T = _RNNScan.apply(xp, h0, weight_hh, nonlinearity, keep, recurrent_mask, form, *layers)
     else:
-        ys, h_T, _ = _forward(xp, h0, weight_hh, nonlinearity, keep, recurrent_mask, save=False)
+        if transition is not None:
+            transition = transition.with_tensors(layers)
+        ys, h_T, _ = _forward(xp, h0, weight_hh, nonlinearity, keep, recurrent_mask, transition, save=False)
     return (ys.bfloat16(), h_T.bfloat16()) if in_float32 else (ys, h_T)
 
 
-def _forward(xp, h0, weight_hh, nonlinearity, keep, recurrent_mask, *, save: bool):
-    """The loop through time. Returns ys, h_T and, if ``save``, the states and every h~."""
+def _forward(xp, h0, weight_hh, nonlinearity, keep, recurrent_mask, transition, *, save: bool):
+    """The loop through time. Returns ys, h_T and, if ``save``, every h~ (ys itself without a keep mask)
+    and what the transition's forward kept (an empty list without one)."""
     if xp.dtype == torch.bfloat16 and not save:  # bfloat16 inference has a loop of its own (see Precision)
-        return (*_forward_bfloat16(xp, h0, weight_hh, nonlinearity, keep, recurrent_mask), None)
+        return (*_forward_bfloat16(xp, h0, weight_hh, nonlinearity, keep, recurrent_mask, transition), None)
     T, B, H = xp.shape
     m = recurrent_mask
     act_ = torch.Tensor.tanh_ if nonlinearity == "tanh" else torch.Tensor.relu_
     w_t = weight_hh.detach().t().contiguous()  # (H, H)
+    mlp = TransitionForward(transition, T, B, save=save) if transition is not None else None
     ys = xp.new_empty(T, B, H)
     hs = [h0.detach(), *ys.unbind(0)]  # hs[t] = h_t
     # Without a keep mask h~ = h_t, so h~ is written straight into the states.
@@ -122,24 +152,32 @@ def _forward(xp, h0, weight_hh, nonlinearity, keep, recurrent_mask, *, save: boo
     for t in range(T):
         h_prev = hs[t]
         h_in = h_prev if m is None else h_prev * m
-        act_(torch.addmm(xs[t], h_in, w_t, out=h_tildes[t]))  # h~ = act(xp_t + (h_{t-1} * m) W_hh^T)
+        if mlp is not None:
+            h_in = mlp.step(t, h_in)  # h'_{t-1} = TR(h_{t-1} * m)
+        act_(torch.addmm(xs[t], h_in, w_t, out=h_tildes[t]))  # h~ = act(xp_t + h'_{t-1} W_hh^T)
         if ks is not None:
             torch.lerp(h_tildes[t], h_prev, ks[t], out=hs[t + 1])  # h_t = k * h_{t-1} + (1 - k) * h~
-    return ys, hs[T].clone(), (ys, h_tilde_buf if keep is not None else ys) if save else None
+    if not save:
+        return ys, hs[T].clone(), None
+    return ys, hs[T].clone(), (h_tilde_buf if keep is not None else ys, mlp.saved() if mlp is not None else [])
 
 
-def _forward_bfloat16(xp, h0, weight_hh, nonlinearity, keep, recurrent_mask):
+def _forward_bfloat16(xp, h0, weight_hh, nonlinearity, keep, recurrent_mask, transition):
     """The inference loop for bfloat16: the recurrent product in bfloat16, the rest in float32.
 
     The product goes to oneDNN with the weight packed once and xp_t added to its float32 accumulator,
     and is rounded to bfloat16 once; the nonlinearity and the keep mask run in float32 on a copy of it
-    (bfloat16's tanh is 5x slower than float32's at batch 64, H 256: 28 us against 5 us).
+    (bfloat16's tanh is 5x slower than float32's at batch 64, H 256: 28 us against 5 us). A transition's
+    products likewise, its activation in float32.
     """
     T, B, H = xp.shape
     m = recurrent_mask
     act_ = torch.Tensor.tanh_ if nonlinearity == "tanh" else torch.Tensor.relu_
     kw = {"dtype": torch.float32, "device": xp.device}
     product = prepacked_linear(weight_hh.detach(), B)  # product(h, xp_t, out=a): a = xp_t + h W_hh^T
+    mlp = None
+    if transition is not None:
+        mlp = TransitionForward(transition, T, B, save=False, elementwise=torch.float32)
     ys = xp.new_empty(T, B, H)  # (T, B, H)
     hs = [h0.detach(), *ys.unbind(0)]  # hs[t] = h_t in bfloat16: the products' inputs, and the outputs
     h_tilde = torch.empty(B, H, **kw)  # h~ in float32
@@ -152,7 +190,9 @@ def _forward_bfloat16(xp, h0, weight_hh, nonlinearity, keep, recurrent_mask):
     xs = xp.detach().unbind(0)
     for t in range(T):
         h_in = hs[t] if m is None else hs[t] * m
-        act_(product(h_in, xs[t], out=h_tilde))  # h~ = act(xp_t + (h_{t-1} * m) W_hh^T)
+        if mlp is not None:
+            h_in = mlp.step(t, h_in)  # h'_{t-1} = TR(h_{t-1} * m), in bfloat16
+        act_(product(h_in, xs[t], out=h_tilde))  # h~ = act(xp_t + h'_{t-1} W_hh^T)
         if keep is not None:
             torch.lerp(h_tilde, states[t], ks[t], out=states[t + 1])  # h_t = k * h_{t-1} + (1 - k) * h~
             hs[t + 1].copy_(states[t + 1])
@@ -165,20 +205,37 @@ _TANH_BACKWARD = torch.ops.aten.tanh_backward.grad_input
 _THRESHOLD_BACKWARD = torch.ops.aten.threshold_backward.grad_input
 
 
+# Where the transition's tensors start among _RNNScan's arguments: after xp .. recurrent_mask and form.
+_LAYERS_AT = 7
+
+
 class _RNNScan(torch.autograd.Function):
-    """Forward loop and hand-written backward through time (equations in the module docstring)."""
+    """Forward loop and hand-written backward through time (equations in the module docstring).
+
+    ``form`` is the transition's ``(activation, skip)`` and ``layers`` its tensors W_1, b_1, W_2, ...,
+    or None and nothing without a transition.
+    """
 
     @staticmethod
-    def forward(ctx, xp, h0, weight_hh, nonlinearity, keep, recurrent_mask):
-        ys, h_T, (_, h_tildes) = _forward(xp, h0, weight_hh, nonlinearity, keep, recurrent_mask, save=True)
-        ctx.save_for_backward(h0, ys, h_tildes, weight_hh, keep, recurrent_mask)
+    def forward(ctx, xp, h0, weight_hh, nonlinearity, keep, recurrent_mask, form, *layers):
+        transition = Transition(tuple(layers[0::2]), tuple(layers[1::2]), *form) if form is not None else None
+        ys, h_T, (h_tildes, mlp_saved) = _forward(
+            xp, h0, weight_hh, nonlinearity, keep, recurrent_mask, transition, save=True
+        )
+        ctx.save_for_backward(h0, ys, h_tildes, weight_hh, keep, recurrent_mask, *layers, *mlp_saved)
         ctx.tanh = nonlinearity == "tanh"
+        ctx.form = form
         return ys, h_T
 
     @staticmethod
     @once_differentiable
     def backward(ctx, dys, dh_T):
-        h0, ys, h_tilde_buf, weight_hh, keep, m = ctx.saved_tensors
+        h0, ys, h_tilde_buf, weight_hh, keep, m, *rest = ctx.saved_tensors
+        need = ctx.needs_input_grad
+        mlp = None
+        if ctx.form is not None:
+            n = len(need) - _LAYERS_AT  # W_1, b_1, ...; then what the transition's forward kept
+            mlp = TransitionBackward(Transition(tuple(rest[0:n:2]), tuple(rest[1:n:2]), *ctx.form), rest[n:])
         T, B, H = h_tilde_buf.shape
         w = weight_hh.contiguous()
         da_buf = torch.empty_like(h_tilde_buf)  # (T, B, H); da_t = dxp_t
@@ -191,13 +248,18 @@ class _RNNScan(torch.autograd.Function):
                 _TANH_BACKWARD(dht, h_tildes[t], grad_input=das[t])  # da_t = dh~ * (1 - h~^2)
             else:
                 _THRESHOLD_BACKWARD(dht, h_tildes[t], 0, grad_input=das[t])  # da_t = dh~ * [h~ > 0]
-            # dh_{t-1} = dL/dys_{t-1} + m * (da_t W_hh) + k * dh
-            back = recurrent_grad(das[t], w, m, dys_t[t - 1] if t > 0 else None)
+            # dh_{t-1} = dL/dys_{t-1} + m * J^T(da_t W_hh) + k * dh
+            dy_prev = dys_t[t - 1] if t > 0 else None
+            if mlp is not None:
+                back = mlp.step(t, torch.mm(das[t], w), m, dy_prev)
+            else:
+                back = recurrent_grad(das[t], w, m, dy_prev)
             if ks is not None:
                 back.addcmul_(ks[t], dh)
             dh = back
-        need = ctx.needs_input_grad
         dw = None
         if need[2]:
-            dw = weight_grad_t(h0, ys, da_buf, m).t()
-        return da_buf if need[0] else None, dh if need[1] else None, dw, None, None, None
+            # sum_t da_t^T h'_{t-1}: over the kept h', or h_0's B rows then the stacked h_1 .. h_{T-1}, masked
+            dw = mlp.recurrent_weight_grad(da_buf) if mlp is not None else weight_grad_t(h0, ys, da_buf, m).t()
+        layer_grads = mlp.grads(h0, ys, m, need[_LAYERS_AT:]) if mlp is not None else []
+        return da_buf if need[0] else None, dh if need[1] else None, dw, None, None, None, None, *layer_grads

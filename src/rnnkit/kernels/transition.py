@@ -1,7 +1,8 @@
 r"""A deep transition inside a scan kernel: an MLP on the path from :math:`h_{t-1}` to the recurrent product.
 
-The part of ``DeepTransition``'s recurrence (Pascanu et al. 2014) that a fused kernel runs for it. Forward,
-at every step t (all (B, R), R the size of :math:`h`; :math:`\phi` the activation):
+The part of ``DeepTransition``'s recurrence (Pascanu et al. 2014) that a fused kernel runs for it: used by
+``lstm_scan`` and ``rnn_scan``, the kernels whose cell reads :math:`h_{t-1}` only through its recurrent
+product. Forward, at every step t (all (B, R), R the size of :math:`h`; :math:`\phi` the activation):
 
 .. math::
 
@@ -36,10 +37,14 @@ step stacked over time:
 each weight one matmul over the T*B stacked rows (for k = 1, :math:`u_0 = m \odot h_{t-1}` from the
 kernel's :math:`h_0` and outputs, which it keeps anyway).
 
-Precision: the layers run in the dtype of the kernel's recurrent product. In a bfloat16 loop (inference
-with a large product) each :math:`z_k` is rounded to bfloat16 once by its product and :math:`u_k`,
-the next product's input, is bfloat16; everywhere else (float32, float64, and bfloat16 run in float32)
-it is the dtype of the loop.
+Precision: the layers' products run in the dtype of the kernel's recurrent product, and :math:`\phi` in
+the dtype the kernel gives (``elementwise``, by default the same). In a bfloat16 loop each :math:`z_k` is
+rounded to bfloat16 once by its product. ``lstm_scan``'s bfloat16 loop (inference with a large product)
+keeps :math:`u_k` in bfloat16. ``rnn_scan``'s bfloat16 inference loop runs :math:`\phi` in float32, as its
+own nonlinearity, and rounds :math:`u_k` to bfloat16 only as the next product's input (and
+:math:`h'_{t-1}`, with skip the float32 sum, as the recurrent product's): bfloat16's tanh costs 28 us at
+batch 64, R 256, float32's 5 us and the two casts 5 us. Everywhere else (float32, float64, bfloat16 run
+in float32, bfloat16 training) the whole pass runs in the dtype of the loop.
 """
 
 from __future__ import annotations
@@ -117,12 +122,24 @@ class TransitionForward:
 
     With ``save`` every step's u_1 .. u_L (and h' with skip) are kept, (T, B, R) each, for
     :class:`TransitionBackward`; without it one scratch row per layer is reused at every step.
+    ``elementwise`` is the dtype phi runs in, by default the weights'; another one (float32 under
+    bfloat16 weights, the precision paragraph of the module docstring) only without ``save``. u_0 and
+    the returned h' are in the weights' dtype either way.
     """
 
-    def __init__(self, transition: Transition, steps: int, batch: int, *, save: bool) -> None:
+    def __init__(
+        self, transition: Transition, steps: int, batch: int, *, save: bool, elementwise: torch.dtype | None = None
+    ) -> None:
         weight = transition.weights[0]
         R = weight.shape[0]
-        kw = {"dtype": weight.dtype, "device": weight.device}
+        elementwise = elementwise or weight.dtype
+        if save and elementwise != weight.dtype:
+            raise ValueError(
+                f"TransitionForward: saving for backward needs phi in the weights' dtype {weight.dtype}, "
+                f"got elementwise={elementwise}"
+            )
+        kw = {"dtype": elementwise, "device": weight.device}
+        kw_weights = {"dtype": weight.dtype, "device": weight.device}
         rows = steps if save else 1
         self.phi_, self.skip = _IN_PLACE[transition.activation], transition.skip
         # product(u, b, out=z): z = u W_k^T + b, the weight laid out once for the engine
@@ -131,18 +148,22 @@ class TransitionForward:
         self.bias_rows = [b.expand(batch, R).contiguous() if b is not None else None for b in transition.biases]
         self.u_bufs = [torch.empty(rows, batch, R, **kw) for _ in transition.weights]  # (T, B, R): u_1 .. u_L
         self.us = [per_step(buf, steps) for buf in self.u_bufs]
-        self.h_prime_buf = torch.empty(rows, batch, R, **kw) if self.skip else None  # u_0 + u_L
-        self.h_primes = per_step(self.h_prime_buf, steps) if self.skip else self.us[-1]
+        # With phi in another dtype, u_k rounded to the weights' dtype as the next product's input, and h'
+        self.rounded = torch.empty(batch, R, **kw_weights) if elementwise != weight.dtype else None
+        self.h_prime_buf = torch.empty(rows, batch, R, **kw_weights) if self.skip else None
+        self.h_primes = per_step(self.h_prime_buf, steps) if self.skip else self.us[-1]  # u_0 + u_L, or u_L
 
     def step(self, t: int, u_0: Tensor) -> Tensor:
         """h'_{t-1} from u_0 = m h_{t-1}."""
         u = u_0
-        for product, bias, us in zip(self.products, self.bias_rows, self.us):
+        for k, (product, bias, us) in enumerate(zip(self.products, self.bias_rows, self.us)):
+            if k and self.rounded is not None:
+                u = self.rounded.copy_(u)
             # u_k = phi(u_{k-1} W_k^T + b_k)
             u = self.phi_(product(u, bias, out=us[t]))
         if self.skip:
-            return torch.add(u_0, u, out=self.h_primes[t])
-        return u
+            return torch.add(u_0, u, out=self.h_primes[t])  # with phi in float32, the sum rounded once
+        return u if self.rounded is None else self.rounded.copy_(u)
 
     def saved(self) -> list[Tensor | None]:
         """What backward reads: u_1 .. u_L, then h' with skip (else None; it is u_L)."""

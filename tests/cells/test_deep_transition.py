@@ -1,3 +1,5 @@
+import copy
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -7,6 +9,9 @@ from rnnkit.cells import (
     DeepTransition, GRUCell, LSTMCell, LSTMState, MinimalGRUCell, RecurrentCell, RNNCell, scan_steps,
 )  # fmt: skip
 from rnnkit.cells import lstm as lstm_module
+from rnnkit.cells import rnn as rnn_module
+from rnnkit.cells.state import state_leaves
+from rnnkit.kernels import rnn as rnn_kernel_module
 from rnnkit.kernels.transition import Transition
 from rnnkit.layers import Recurrent
 
@@ -141,13 +146,19 @@ def test_unbatched_step_is_the_batch_of_one():
     assert cell(x)[0].shape == (4,)
 
 
-# The fused path: DeepTransition around an LSTMCell without projection, with an activation the kernel knows.
+# The fused path: DeepTransition around an RNNCell, or an LSTMCell without projection, with an activation the
+# kernel knows.
+
+# Each cell whose kernel runs a transition: the module that calls the kernel, and the kernel's name there.
+_KERNELS = {LSTMCell: (lstm_module, "lstm_scan"), RNNCell: (rnn_module, "rnn_scan")}
 
 
-def _paths(monkeypatch) -> list[str]:
-    """Record which whole-sequence path each scan took: the kernel with a transition, or the cell's steps."""
+def _paths(monkeypatch, cell_type: type = LSTMCell) -> list[str]:
+    """Record which whole-sequence path each scan of a ``cell_type`` took: the kernel with a transition, or the
+    cell's steps."""
     calls = []
-    real_scan, real_step = lstm_module.lstm_scan, LSTMCell.step
+    module, kernel = _KERNELS[cell_type]
+    real_scan, real_step = getattr(module, kernel), cell_type.step
 
     def scan(*args, transition=None, **kwargs):
         calls.append("fused" if isinstance(transition, Transition) else "kernel")
@@ -158,8 +169,8 @@ def _paths(monkeypatch) -> list[str]:
             calls.append("steps")
         return real_step(self, *args, **kwargs)
 
-    monkeypatch.setattr(lstm_module, "lstm_scan", scan)
-    monkeypatch.setattr(LSTMCell, "step", step)
+    monkeypatch.setattr(module, kernel, scan)
+    monkeypatch.setattr(cell_type, "step", step)
     return calls
 
 
@@ -182,6 +193,28 @@ def test_fused_scan_equals_the_step_loop(depth, skip, activation, options, check
     cell = _perturbed(DeepTransition(LSTMCell(3, 4, **options, dtype=D), depth, activation, skip))
     check_scan_equals_step_loop(cell, grad_atol=1e-10)
     assert calls == ["fused", "steps", "fused", "steps"]  # scan, then scan_steps, without and with masks
+
+
+@pytest.mark.parametrize("depth", [1, 2])
+@pytest.mark.parametrize("skip", [False, True])
+@pytest.mark.parametrize("activation", [torch.tanh, torch.relu, torch.sigmoid], ids=["tanh", "relu", "sigmoid"])
+@pytest.mark.parametrize("nonlinearity", ["tanh", "relu"])
+def test_fused_scan_around_an_rnn_equals_the_step_loop(
+    depth, skip, activation, nonlinearity, check_scan_equals_step_loop, monkeypatch
+):
+    """The DT-RNN (DT(S)-RNN with skip) in the simple RNN's kernel: outputs, final state and every gradient, plain
+    and with keep and recurrent masks, against the cell's forward step by step."""
+    calls = _paths(monkeypatch, RNNCell)
+    cell = _perturbed(DeepTransition(RNNCell(3, 4, nonlinearity=nonlinearity, dtype=D), depth, activation, skip))
+    check_scan_equals_step_loop(cell, grad_atol=1e-10)
+    assert calls == ["fused", "steps", "fused", "steps"]
+
+
+def test_gru_and_minimal_gru_keep_the_step_path():
+    """Their h_{t-1} also enters the interpolation that makes h_t, which no kernel gives h'_{t-1}."""
+    for inner in (GRUCell(3, 4, dtype=D), MinimalGRUCell(3, 4, dtype=D)):
+        assert DeepTransition(inner, 2, torch.tanh)._fused_transition() is None
+    assert isinstance(DeepTransition(RNNCell(3, 4, dtype=D), 2, torch.tanh)._fused_transition(), Transition)
 
 
 @pytest.mark.parametrize(
@@ -227,13 +260,22 @@ def test_other_cases_keep_the_step_path(make, monkeypatch):
     torch.testing.assert_close(tuple(state), (h, c), rtol=0, atol=1e-12)
 
 
+CELLS = {
+    "lstm": lambda: LSTMCell(3, 4, dtype=D),
+    "lstm-peephole-ln": lambda: LSTMCell(3, 4, peephole=True, layer_norm=True, dtype=D),
+    "rnn-tanh": lambda: RNNCell(3, 4, dtype=D),
+    "rnn-relu": lambda: RNNCell(3, 4, nonlinearity="relu", dtype=D),
+}
+
+
 @pytest.mark.parametrize("bidirectional", [False, True])
-@pytest.mark.parametrize("options", [{}, {"peephole": True, "layer_norm": True}], ids=["plain", "peephole+ln"])
-def test_recurrent_with_lengths_zoneout_and_recurrent_dropout_equals_the_step_path(bidirectional, options, monkeypatch):
+@pytest.mark.parametrize("make", CELLS.values(), ids=CELLS.keys())
+def test_recurrent_with_lengths_zoneout_and_recurrent_dropout_equals_the_step_path(bidirectional, make, monkeypatch):
     """Through ``Recurrent``: two layers, lengths, zoneout and recurrent dropout in training mode (the same
     random masks on both paths), the fused path equals the step path with every gradient."""
     torch.manual_seed(3)
-    cell = _perturbed(DeepTransition(LSTMCell(3, 4, **options, dtype=D), 2, torch.tanh, skip=True))
+    inner = make()
+    cell = _perturbed(DeepTransition(inner, 2, torch.tanh, skip=True))
     layer = Recurrent(cell, num_layers=2, bidirectional=bidirectional, recurrent_dropout=0.3, zoneout=0.2)
     x = torch.randn(6, 3, 3, dtype=D, requires_grad=True)
     lengths = [6, 4, 1]
@@ -241,11 +283,12 @@ def test_recurrent_with_lengths_zoneout_and_recurrent_dropout_equals_the_step_pa
 
     def run():
         torch.manual_seed(4)
-        ys, (h, c) = layer(x, lengths=lengths)
-        loss = (ys * ys.detach().cos()).sum() + (h * h.detach().sin()).sum() + c.sum()
-        return [ys, h, c, *torch.autograd.grad(loss, inputs)]
+        ys, state = layer(x, lengths=lengths)
+        h, *rest = state_leaves(state)
+        loss = (ys * ys.detach().cos()).sum() + (h * h.detach().sin()).sum() + sum(s.sum() for s in rest)
+        return [ys, h, *rest, *torch.autograd.grad(loss, inputs)]
 
-    calls = _paths(monkeypatch)
+    calls = _paths(monkeypatch, type(inner))
     fused = run()
     assert set(calls) == {"fused"} and len(calls) == 2 * (2 if bidirectional else 1)
     monkeypatch.setattr(DeepTransition, "_fused_transition", lambda self: None)
@@ -271,12 +314,43 @@ def test_fused_gradcheck_with_keep_and_mask():
     assert torch.autograd.gradcheck(run, (x, *s0, *cell.parameters()))
 
 
-def test_fused_inference_records_nothing_and_equals_training():
-    cell = _perturbed(DeepTransition(LSTMCell(3, 4, layer_norm=True), 2, torch.relu, skip=True))
+@pytest.mark.parametrize("nonlinearity", ["tanh", "relu"])
+def test_fused_rnn_gradcheck_with_keep_and_mask(nonlinearity, gradcheck_scan, monkeypatch):
+    calls = _paths(monkeypatch, RNNCell)
+    inner = RNNCell(2, 3, nonlinearity=nonlinearity, dtype=D)
+    assert gradcheck_scan(_perturbed(DeepTransition(inner, 2, torch.sigmoid, skip=True)))
+    assert set(calls) == {"fused"}
+
+
+@pytest.mark.parametrize(
+    "make",
+    [lambda: LSTMCell(3, 4, layer_norm=True), lambda: RNNCell(3, 4)],
+    ids=["lstm-ln", "rnn"],
+)
+def test_fused_inference_records_nothing_and_equals_training(make):
+    cell = _perturbed(DeepTransition(make(), 2, torch.relu, skip=True))
     x = torch.randn(5, 2, 3)
-    ys, (h, c) = cell.scan(x, cell.initial_state(2))
+    ys, state = cell.scan(x, cell.initial_state(2))
     assert ys.grad_fn is not None
     with torch.no_grad():
-        ys_inf, (h_inf, c_inf) = cell.scan(x, cell.initial_state(2))
+        ys_inf, state_inf = cell.scan(x, cell.initial_state(2))
     assert ys_inf.grad_fn is None
-    assert torch.equal(ys_inf, ys.detach()) and torch.equal(h_inf, h.detach()) and torch.equal(c_inf, c.detach())
+    assert torch.equal(ys_inf, ys.detach())
+    assert all(torch.equal(a, b.detach()) for a, b in zip(state_leaves(state_inf), state_leaves(state), strict=True))
+
+
+@pytest.mark.parametrize("activation", [torch.tanh, torch.sigmoid], ids=["tanh", "sigmoid"])
+def test_fused_rnn_bfloat16_inference_close_to_float32(activation, monkeypatch):
+    """The cell in bfloat16 takes the simple RNN's bfloat16 inference loop with its transition, close to the
+    same cell in float32."""
+    monkeypatch.setattr(rnn_kernel_module, "BFLOAT16_IN_FLOAT32_PRODUCTS", 0)  # the bfloat16 loop itself
+    calls = _paths(monkeypatch, RNNCell)
+    cell = _perturbed(DeepTransition(RNNCell(3, 16), 2, activation, skip=True)).bfloat16()
+    x = torch.randn(8, 4, 3).bfloat16()
+    cell32 = copy.deepcopy(cell).float()
+    with torch.no_grad():
+        ys, h = cell.scan(x, cell.initial_state(4))
+        ys32, h32 = cell32.scan(x.float(), cell32.initial_state(4))
+    assert calls == ["fused", "fused"] and ys.dtype == h.dtype == torch.bfloat16
+    torch.testing.assert_close(ys.float(), ys32, rtol=0, atol=0.05)
+    torch.testing.assert_close(h.float(), h32, rtol=0, atol=0.05)

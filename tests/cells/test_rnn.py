@@ -3,6 +3,7 @@ import torch
 from torch import nn
 
 from rnnkit.cells import RNNCell
+from rnnkit.kernels.transition import Transition
 
 D = torch.float64
 
@@ -37,6 +38,24 @@ def test_scan_equals_step_loop_with_keep_and_mask(nonlinearity, check_scan_equal
 
 def test_gradcheck_scan_with_keep_and_mask(gradcheck_scan):
     assert gradcheck_scan(RNNCell(2, 3, dtype=D))
+
+
+@pytest.mark.parametrize("nonlinearity", ["tanh", "relu"])
+def test_scan_with_a_transition_gives_the_recurrent_product_h_prime(nonlinearity):
+    """The transition's h' = h + sigmoid(h W^T + b) replaces h_{t-1} in the recurrent product, and the recurrent
+    mask applies to its input."""
+    cell = RNNCell(3, 4, nonlinearity=nonlinearity, dtype=D)
+    W, b = torch.randn(4, 4, dtype=D), torch.randn(4, dtype=D)
+    x, h = torch.randn(5, 2, 3, dtype=D), torch.randn(2, 4, dtype=D)
+    m = torch.tensor([[2.0, 0.0, 2.0, 0.0], [0.0, 2.0, 0.0, 2.0]], dtype=D)
+    ys, h_T = cell.scan(x, h, recurrent_mask=m, transition=Transition((W,), (b,), "sigmoid", skip=True))
+    want = []
+    for x_t in x.unbind(0):
+        u_0 = m * h
+        y, h = cell(x_t, u_0 + torch.sigmoid(u_0 @ W.T + b))
+        want.append(y)
+    torch.testing.assert_close(ys, torch.stack(want), rtol=0, atol=1e-12)
+    torch.testing.assert_close(h_T, h, rtol=0, atol=1e-12)
 
 
 def test_with_input_size_and_errors():

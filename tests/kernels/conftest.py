@@ -1,5 +1,5 @@
-"""Helpers shared by the tests of the GRU, simple-RNN and minimal-GRU kernels: their masks, a loss with fixed
-random weights on both outputs, and the properties every scan kernel has whatever its cell."""
+"""Helpers shared by the tests of the scan kernels: their masks, a loss with fixed random weights on both
+outputs, a deep transition and its reference, and the properties every scan kernel has whatever its cell."""
 
 from __future__ import annotations
 
@@ -7,7 +7,13 @@ from collections.abc import Callable
 
 import torch
 
+import rnnkit.kernels.linear as linear_module
+from rnnkit.kernels.transition import Transition
+
 Scan = Callable[..., tuple[torch.Tensor, torch.Tensor]]
+ACTIVATIONS = {"tanh": torch.tanh, "relu": torch.relu, "sigmoid": torch.sigmoid}
+# Deep transitions as (depth, skip, activation): each activation, one and two layers, with and without skip.
+FORMS = [(1, False, "tanh"), (1, True, "relu"), (2, False, "sigmoid"), (2, True, "tanh"), (2, True, "relu")]
 
 # Changes to the keyword arguments xp, h0, weight_hh, keep, recurrent_mask of a scan kernel that make one
 # argument's shape wrong, each with the start of the error every kernel must raise.
@@ -36,6 +42,27 @@ def masks(gen: torch.Generator, dtype: torch.dtype, keep: str | None, mask: bool
         k = (torch.arange(T)[:, None, None] >= lengths[None, :, None]).to(dtype)  # (T, B, 1): same for all units
     m = (torch.rand(B, H, generator=gen) < 0.7).to(dtype) / 0.7 if mask else None
     return k, m
+
+
+def form_id(form: tuple[int, bool, str]) -> str:
+    depth, skip, activation = form
+    return f"{activation}-L{depth}" + ("-skip" if skip else "")
+
+
+def random_transition(gen: torch.Generator, dtype: torch.dtype, form: tuple[int, bool, str], size: int) -> Transition:
+    """A deep transition of the ``(depth, skip, activation)`` form with random (size, size) layers and biases,
+    requiring grad."""
+    depth, skip, activation = form
+    layers = [(random(gen, dtype, size, size, scale=0.6), random(gen, dtype, size, scale=0.3)) for _ in range(depth)]
+    return Transition(tuple(w for w, _ in layers), tuple(b for _, b in layers), activation, skip)
+
+
+def transition_reference(transition: Transition, u_0: torch.Tensor) -> torch.Tensor:
+    """h' from u_0 by the forward equations of :mod:`rnnkit.kernels.transition`, for autograd."""
+    u = u_0
+    for W_k, b_k in zip(transition.weights, transition.biases):
+        u = ACTIVATIONS[transition.activation](u @ W_k.T + (b_k if b_k is not None else 0))
+    return u_0 + u if transition.skip else u
 
 
 def outputs_and_grads(ys: torch.Tensor, h_T: torch.Tensor, params: list[torch.Tensor]) -> list[torch.Tensor]:
@@ -97,10 +124,7 @@ def assert_bfloat16_rule(module, scan: Scan, inputs: dict, monkeypatch) -> None:
 def assert_bfloat16_is_float32_rounded(scan: Scan, inputs: dict) -> None:
     """A bfloat16 scan run in float32 gives bit for bit the float32 scan's outputs and gradients, rounded to
     bfloat16. ``inputs`` are bfloat16 keyword arguments, the differentiable ones requiring grad."""
-    up = {
-        name: value.detach().float().requires_grad_(value.requires_grad) if isinstance(value, torch.Tensor) else value
-        for name, value in inputs.items()
-    }
+    up = as_float32(inputs)
     outs, outs32 = scan(**inputs), scan(**up)
     gen = torch.Generator().manual_seed(3)
     weights = [torch.randn(out.shape, generator=gen).bfloat16() for out in outs]
@@ -111,3 +135,100 @@ def assert_bfloat16_is_float32_rounded(scan: Scan, inputs: dict) -> None:
     for got, want in zip((*outs, *grads), (*outs32, *grads32), strict=True):
         assert got.dtype == torch.bfloat16
         assert torch.equal(got, want.bfloat16())
+
+
+def detached(inputs: dict) -> dict:
+    """Keyword arguments with their tensors detached."""
+    return {k: v.detach() if isinstance(v, torch.Tensor) else v for k, v in inputs.items()}
+
+
+def as_float32(inputs: dict) -> dict:
+    """Keyword arguments with their tensors cast to float32, each leaf requiring grad as its original does."""
+    return {
+        k: v.detach().float().requires_grad_(v.requires_grad) if isinstance(v, torch.Tensor) else v
+        for k, v in inputs.items()
+    }
+
+
+def spy_on_prepacked_linear(monkeypatch, module) -> list:
+    """Record each ``prepacked_linear(weight, rows, bias)`` of the kernel ``module`` as ``(weight.dtype, rows,
+    bias)`` and each call of the product it returns as "step"."""
+    calls = []
+    real = module.prepacked_linear
+
+    def spy(weight, rows, bias=None):
+        calls.append((weight.dtype, rows, bias))
+        product = real(weight, rows, bias)
+        return lambda *a, **k: calls.append("step") or product(*a, **k)
+
+    monkeypatch.setattr(module, "prepacked_linear", spy)
+    return calls
+
+
+def assert_bfloat16_loop_close_to_float32(module, scan: Scan, inputs: dict, monkeypatch, *, atol: float = 0.05) -> None:
+    """The bfloat16 inference loop (the module's limit set to 0) against the float32 scan of the same bfloat16
+    numbers: outputs in bfloat16, each element within ``atol``. ``inputs`` are bfloat16 keyword arguments."""
+    monkeypatch.setattr(module, "BFLOAT16_IN_FLOAT32_PRODUCTS", 0)
+    with torch.no_grad():
+        got = scan(**detached(inputs))
+        want = scan(**as_float32(detached(inputs)))
+    assert all(g.dtype == torch.bfloat16 for g in got)
+    assert_all_close([g.float() for g in got], list(want), atol=atol)
+
+
+def assert_bfloat16_loop_takes_the_packed_product(module, scan: Scan, inputs: dict, monkeypatch) -> torch.Tensor | None:
+    """Above its limit a bfloat16 inference scan multiplies through prepacked_linear with the bfloat16 weight,
+    packed once for the batch and called at every step, on the oneDNN route. Returns the bias it was packed
+    with. ``inputs`` are bfloat16 keyword arguments."""
+    monkeypatch.setattr(module, "BFLOAT16_IN_FLOAT32_PRODUCTS", 0)
+    calls = spy_on_prepacked_linear(monkeypatch, module)
+    T, B = inputs["xp"].shape[:2]
+    with torch.no_grad():
+        scan(**detached(inputs))
+    (dtype, rows, bias), *steps = calls
+    assert (dtype, rows) == (torch.bfloat16, B) and steps == ["step"] * T
+    assert linear_module._onednn_faster(torch.bfloat16, B, torch.device("cpu"))
+    return bias
+
+
+def assert_bfloat16_training_runs_in_bfloat16(module, scan: Scan, inputs: dict, monkeypatch) -> None:
+    """Above its limit bfloat16 training keeps the loop as written, in bfloat16 (not the inference loop and its
+    packed product): outputs and gradients in bfloat16, each within 2% of its largest element of the float32
+    scan's of the same numbers. ``inputs`` are bfloat16 keyword arguments, the differentiable ones requiring
+    grad."""
+    monkeypatch.setattr(module, "BFLOAT16_IN_FLOAT32_PRODUCTS", 0)
+    calls = spy_on_prepacked_linear(monkeypatch, module)
+    up = as_float32(inputs)
+    got, want = scan(**inputs), scan(**up)
+    leaves = [k for k, v in inputs.items() if isinstance(v, torch.Tensor) and v.requires_grad]
+    got = [*got, *torch.autograd.grad(sum(out.float().sum() for out in got), [inputs[k] for k in leaves])]
+    want = [*want, *torch.autograd.grad(sum(out.sum() for out in want), [up[k] for k in leaves])]
+    assert calls == [] and all(g.dtype == torch.bfloat16 for g in got)
+    for g, w in zip(got, want, strict=True):
+        assert (g.float() - w).abs().max() <= 0.02 * w.abs().max()
+
+
+def assert_large_bfloat16_weight_runs_in_bfloat16_at_one_row(module, scan: Scan, inputs: dict, monkeypatch) -> None:
+    """A weight whose float32 copy would not fit the cache takes the bfloat16 inference loop even for one row:
+    with ``BFLOAT16_LARGE_WEIGHT`` one above the weight's elements the loop runs in float32, at them in bfloat16
+    through oneDNN, close to the float32 scan. ``inputs`` are bfloat16 keyword arguments; the first row of the
+    batch is taken."""
+    rows = ("xp", "h0", "keep", "recurrent_mask")  # (.., B, .) each
+    one_row = {k: v[..., :1, :] if k in rows else v for k, v in detached(inputs).items()}
+    seen = []
+    forward = module._forward
+    monkeypatch.setattr(module, "_forward", lambda xp, *a, **k: seen.append(xp.dtype) or forward(xp, *a, **k))
+    calls = spy_on_prepacked_linear(monkeypatch, module)
+    numel = one_row["weight_hh"].numel()
+    for limit, loop_dtype in ((numel + 1, torch.float32), (numel, torch.bfloat16)):
+        monkeypatch.setattr(linear_module, "BFLOAT16_LARGE_WEIGHT", limit)
+        seen.clear()
+        calls.clear()
+        with torch.no_grad():
+            got = scan(**one_row)
+        assert seen == [loop_dtype]
+    assert calls[0][:2] == (torch.bfloat16, 1)
+    assert linear_module._onednn_faster(torch.bfloat16, 1, torch.device("cpu"), numel)
+    with torch.no_grad():
+        want = scan(**as_float32(one_row))
+    assert_all_close([g.float() for g in got], list(want), atol=0.05)

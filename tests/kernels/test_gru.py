@@ -7,7 +7,6 @@ import torch
 import torch.nn.functional as F
 
 import rnnkit.kernels.gru as gru_module
-import rnnkit.kernels.linear as linear_module
 from rnnkit.kernels.gru import gru_scan
 from tests.kernels import conftest as shared
 
@@ -161,79 +160,22 @@ def test_bfloat16_small_product_is_float32_rounded():
 @pytest.mark.parametrize("bias,keep,mask", [(True, None, False), (True, "full", True), (False, "lengths", False)])
 def test_bfloat16_large_product_close_to_float32(bias, keep, mask, monkeypatch):
     """The bfloat16 inference loop against the float32 scan of the same bfloat16 numbers."""
-    monkeypatch.setattr(gru_module, "BFLOAT16_IN_FLOAT32_PRODUCTS", 0)  # the bfloat16 loop itself
-    xp, h0, w, b, k, m = (None if a is None else a.detach() for a in inputs(torch.bfloat16, bias, keep, mask))
+    xp, h0, w, b, k, m = inputs(torch.bfloat16, bias, keep, mask)
     low = {"xp": xp, "h0": h0, "weight_hh": w, "bias_hn": b, "keep": k, "recurrent_mask": m}
-    with torch.no_grad():
-        got = gru_scan(**low)
-        want = gru_scan(**{k: v.float() if v is not None else None for k, v in low.items()})
-    assert all(g.dtype == torch.bfloat16 for g in got)
-    shared.assert_all_close([g.float() for g in got], list(want), atol=0.05)
+    shared.assert_bfloat16_loop_close_to_float32(gru_module, gru_scan, low, monkeypatch)
 
 
 def test_bfloat16_loop_takes_the_packed_bfloat16_product(monkeypatch):
-    """Above its limit a bfloat16 scan multiplies through prepacked_linear with the bfloat16 weight and b_hn as
-    the bias of the n columns, packed once for the batch and called at every step, on the oneDNN route."""
-    monkeypatch.setattr(gru_module, "BFLOAT16_IN_FLOAT32_PRODUCTS", 0)
-    calls = spy_on_prepacked_linear(monkeypatch)
-    low = {k: v.detach() for k, v in bfloat16_inputs().items()}
-    with torch.no_grad():
-        gru_scan(**low)
-    (dtype, rows, bias), *steps = calls
-    assert (dtype, rows) == (torch.bfloat16, B) and steps == ["step"] * T
-    assert torch.equal(bias, torch.cat([torch.zeros(2 * H, dtype=torch.bfloat16), low["bias_hn"]]))
-    assert linear_module._onednn_faster(torch.bfloat16, B, torch.device("cpu"))
+    """b_hn is packed with the weight as the bias of the n columns."""
+    low = bfloat16_inputs()
+    bias = shared.assert_bfloat16_loop_takes_the_packed_product(gru_module, gru_scan, low, monkeypatch)
+    assert torch.equal(bias, torch.cat([torch.zeros(2 * H, dtype=torch.bfloat16), low["bias_hn"].detach()]))
 
 
 def test_bfloat16_training_above_the_limit_runs_in_bfloat16(monkeypatch):
-    """Training keeps the loop as written, in bfloat16 (not the inference loop): outputs and gradients in
-    bfloat16, each within 2% of its largest element of the float32 scan's of the same numbers."""
-    monkeypatch.setattr(gru_module, "BFLOAT16_IN_FLOAT32_PRODUCTS", 0)
-    calls = spy_on_prepacked_linear(monkeypatch)
-    low = bfloat16_inputs()
-    up = {k: v.detach().float().requires_grad_(v.requires_grad) if v is not None else v for k, v in low.items()}
-    got, want = gru_scan(**low), gru_scan(**up)
-    leaves = [k for k, v in low.items() if isinstance(v, torch.Tensor) and v.requires_grad]
-    got = [*got, *torch.autograd.grad(sum(out.float().sum() for out in got), [low[k] for k in leaves])]
-    want = [*want, *torch.autograd.grad(sum(out.sum() for out in want), [up[k] for k in leaves])]
-    assert calls == [] and all(g.dtype == torch.bfloat16 for g in got)
-    for g, w in zip(got, want, strict=True):
-        assert (g.float() - w).abs().max() <= 0.02 * w.abs().max()
+    shared.assert_bfloat16_training_runs_in_bfloat16(gru_module, gru_scan, bfloat16_inputs(), monkeypatch)
 
 
 def test_bfloat16_large_weight_runs_in_bfloat16_at_one_row(monkeypatch):
-    """A weight whose float32 copy would not fit the cache takes the bfloat16 loop even for one row."""
-    one_row = {k: v.detach()[..., :1, :] if k in ("xp", "h0", "keep", "recurrent_mask") else v.detach()
-               for k, v in bfloat16_inputs().items()}
-    seen = []
-    forward = gru_module._forward
-    monkeypatch.setattr(gru_module, "_forward", lambda xp, *a, **k: seen.append(xp.dtype) or forward(xp, *a, **k))
-    calls = spy_on_prepacked_linear(monkeypatch)
-    numel = one_row["weight_hh"].numel()
-    for limit, loop_dtype in ((numel + 1, torch.float32), (numel, torch.bfloat16)):
-        monkeypatch.setattr(linear_module, "BFLOAT16_LARGE_WEIGHT", limit)
-        seen.clear()
-        calls.clear()
-        with torch.no_grad():
-            got = gru_scan(**one_row)
-        assert seen == [loop_dtype]
-    assert calls[0][:2] == (torch.bfloat16, 1)
-    assert linear_module._onednn_faster(torch.bfloat16, 1, torch.device("cpu"), numel)
-    with torch.no_grad():
-        want = gru_scan(**{k: v.float() for k, v in one_row.items()})
-    shared.assert_all_close([g.float() for g in got], list(want), atol=0.05)
-
-
-def spy_on_prepacked_linear(monkeypatch) -> list:
-    """Record each ``prepacked_linear(weight, rows, bias)`` of the kernel as ``(weight.dtype, rows, bias)`` and
-    each call of the product it returns as "step"."""
-    calls = []
-    real = gru_module.prepacked_linear
-
-    def spy(weight, rows, bias=None):
-        calls.append((weight.dtype, rows, bias))
-        product = real(weight, rows, bias)
-        return lambda *a, **k: calls.append("step") or product(*a, **k)
-
-    monkeypatch.setattr(gru_module, "prepacked_linear", spy)
-    return calls
+    low = bfloat16_inputs()
+    shared.assert_large_bfloat16_weight_runs_in_bfloat16_at_one_row(gru_module, gru_scan, low, monkeypatch)

@@ -5,7 +5,6 @@ import itertools
 import pytest
 import torch
 
-import rnnkit.kernels.linear as linear_module
 import rnnkit.kernels.minimal_gru as minimal_gru_module
 from rnnkit.kernels.minimal_gru import minimal_gru_scan
 from tests.kernels import conftest as shared
@@ -114,77 +113,24 @@ def test_bfloat16_small_product_is_float32_rounded():
 @pytest.mark.parametrize("keep,mask", [(None, False), ("full", True), ("lengths", False)])
 def test_bfloat16_large_product_close_to_float32(keep, mask, monkeypatch):
     """The bfloat16 inference loop against the float32 scan of the same bfloat16 numbers."""
-    monkeypatch.setattr(minimal_gru_module, "BFLOAT16_IN_FLOAT32_PRODUCTS", 0)  # the bfloat16 loop itself
-    xp, h0, w, k, m = (None if a is None else a.detach() for a in inputs(torch.bfloat16, keep, mask))
+    xp, h0, w, k, m = inputs(torch.bfloat16, keep, mask)
     low = {"xp": xp, "h0": h0, "weight_hh": w, "keep": k, "recurrent_mask": m}
-    with torch.no_grad():
-        got = minimal_gru_scan(**low)
-        want = minimal_gru_scan(**{k: v.float() if v is not None else None for k, v in low.items()})
-    assert all(g.dtype == torch.bfloat16 for g in got)
-    shared.assert_all_close([g.float() for g in got], list(want), atol=0.05)
+    shared.assert_bfloat16_loop_close_to_float32(minimal_gru_module, minimal_gru_scan, low, monkeypatch)
 
 
 def test_bfloat16_loop_takes_the_packed_bfloat16_product(monkeypatch):
-    """Above its limit a bfloat16 scan multiplies through prepacked_linear with the bfloat16 weight, packed once
-    for the batch and called at every step, on the oneDNN route."""
-    monkeypatch.setattr(minimal_gru_module, "BFLOAT16_IN_FLOAT32_PRODUCTS", 0)
-    calls = spy_on_prepacked_linear(monkeypatch)
-    with torch.no_grad():
-        minimal_gru_scan(**{k: v.detach() for k, v in bfloat16_inputs().items()})
-    assert calls == [(torch.bfloat16, B), *["step"] * T]
-    assert linear_module._onednn_faster(torch.bfloat16, B, torch.device("cpu"))
+    bias = shared.assert_bfloat16_loop_takes_the_packed_product(
+        minimal_gru_module, minimal_gru_scan, bfloat16_inputs(), monkeypatch
+    )
+    assert bias is None
 
 
 def test_bfloat16_training_above_the_limit_runs_in_bfloat16(monkeypatch):
-    """Training keeps the loop as written, in bfloat16 (not the inference loop): outputs and gradients in
-    bfloat16, each within 2% of its largest element of the float32 scan's of the same numbers."""
-    monkeypatch.setattr(minimal_gru_module, "BFLOAT16_IN_FLOAT32_PRODUCTS", 0)
-    calls = spy_on_prepacked_linear(monkeypatch)
     low = bfloat16_inputs()
-    up = {k: v.detach().float().requires_grad_(v.requires_grad) if v is not None else v for k, v in low.items()}
-    got, want = minimal_gru_scan(**low), minimal_gru_scan(**up)
-    leaves = [k for k, v in low.items() if isinstance(v, torch.Tensor) and v.requires_grad]
-    got = [*got, *torch.autograd.grad(sum(out.float().sum() for out in got), [low[k] for k in leaves])]
-    want = [*want, *torch.autograd.grad(sum(out.sum() for out in want), [up[k] for k in leaves])]
-    assert calls == [] and all(g.dtype == torch.bfloat16 for g in got)
-    for g, w in zip(got, want, strict=True):
-        assert (g.float() - w).abs().max() <= 0.02 * w.abs().max()
+    shared.assert_bfloat16_training_runs_in_bfloat16(minimal_gru_module, minimal_gru_scan, low, monkeypatch)
 
 
 def test_bfloat16_large_weight_runs_in_bfloat16_at_one_row(monkeypatch):
-    """A weight whose float32 copy would not fit the cache takes the bfloat16 loop even for one row."""
-    one_row = {k: v.detach()[..., :1, :] if k != "weight_hh" else v.detach() for k, v in bfloat16_inputs().items()}
-    seen = []
-    forward = minimal_gru_module._forward
-    monkeypatch.setattr(
-        minimal_gru_module, "_forward", lambda xp, *a, **k: seen.append(xp.dtype) or forward(xp, *a, **k)
+    shared.assert_large_bfloat16_weight_runs_in_bfloat16_at_one_row(
+        minimal_gru_module, minimal_gru_scan, bfloat16_inputs(), monkeypatch
     )
-    calls = spy_on_prepacked_linear(monkeypatch)
-    numel = one_row["weight_hh"].numel()
-    for limit, loop_dtype in ((numel + 1, torch.float32), (numel, torch.bfloat16)):
-        monkeypatch.setattr(linear_module, "BFLOAT16_LARGE_WEIGHT", limit)
-        seen.clear()
-        calls.clear()
-        with torch.no_grad():
-            got = minimal_gru_scan(**one_row)
-        assert seen == [loop_dtype]
-    assert calls[0] == (torch.bfloat16, 1)
-    assert linear_module._onednn_faster(torch.bfloat16, 1, torch.device("cpu"), numel)
-    with torch.no_grad():
-        want = minimal_gru_scan(**{k: v.float() for k, v in one_row.items()})
-    shared.assert_all_close([g.float() for g in got], list(want), atol=0.05)
-
-
-def spy_on_prepacked_linear(monkeypatch) -> list:
-    """Record each ``prepacked_linear(weight, rows)`` of the kernel as ``(weight.dtype, rows)`` and each call of
-    the product it returns as "step"."""
-    calls = []
-    real = minimal_gru_module.prepacked_linear
-
-    def spy(weight, rows, *args):
-        calls.append((weight.dtype, rows))
-        product = real(weight, rows, *args)
-        return lambda *a, **k: calls.append("step") or product(*a, **k)
-
-    monkeypatch.setattr(minimal_gru_module, "prepacked_linear", spy)
-    return calls

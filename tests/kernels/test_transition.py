@@ -7,18 +7,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from rnnkit.kernels.linear import prepacked_linear
 from rnnkit.kernels.transition import (
     Transition, TransitionBackward, TransitionForward, activation_name, check_transition,
 )  # fmt: skip
+from tests.kernels import conftest as shared
 
 D = torch.float64
-FORMS = [(1, False, "tanh"), (1, True, "relu"), (2, False, "sigmoid"), (2, True, "tanh"), (3, False, "relu")]
-FUNCTIONS = {"tanh": torch.tanh, "relu": torch.relu, "sigmoid": torch.sigmoid}
-
-
-def form_id(form) -> str:
-    depth, skip, activation = form
-    return f"{activation}-L{depth}" + ("-skip" if skip else "")
+FORMS = [*shared.FORMS, (3, False, "relu")]
 
 
 def make_transition(depth, skip, activation, R, *, bias=True, seed=0) -> Transition:
@@ -26,14 +22,6 @@ def make_transition(depth, skip, activation, R, *, bias=True, seed=0) -> Transit
     weights = tuple(torch.randn(R, R, generator=gen, dtype=D) * 0.6 for _ in range(depth))
     biases = tuple(torch.randn(R, generator=gen, dtype=D) * 0.3 if bias else None for _ in range(depth))
     return Transition(weights, biases, activation, skip)
-
-
-def mlp(transition: Transition, u_0: torch.Tensor, weights, biases) -> torch.Tensor:
-    """h' from u_0, the module docstring's forward equations, for autograd."""
-    u = u_0
-    for W, b in zip(weights, biases):
-        u = FUNCTIONS[transition.activation](u @ W.T + (b if b is not None else 0))
-    return u_0 + u if transition.skip else u
 
 
 @pytest.mark.parametrize(
@@ -50,7 +38,7 @@ def test_activation_name(fn, name):
     assert activation_name(fn) == name
 
 
-@pytest.mark.parametrize("form", FORMS, ids=form_id)
+@pytest.mark.parametrize("form", FORMS, ids=shared.form_id)
 @pytest.mark.parametrize("masked", [False, True])
 @pytest.mark.parametrize("bias", [True, False])
 def test_steps_and_gradients_match_autograd(form, masked, bias):
@@ -74,7 +62,8 @@ def test_steps_and_gradients_match_autograd(form, masked, bias):
     h_in = hs[:T].clone().requires_grad_()
     weights = [w.clone().requires_grad_() for w in transition.weights]
     biases = [b.clone().requires_grad_() if b is not None else None for b in transition.biases]
-    h_prime = mlp(transition, h_in * m if masked else h_in, weights, biases)
+    h_prime = shared.transition_reference(transition.with_tensors([p for pair in zip(weights, biases) for p in pair]),
+                                          h_in * m if masked else h_in)
     params = [p for pair in zip(weights, biases) for p in pair if p is not None]
     want_dh, *want_grads = torch.autograd.grad((h_prime * d_h_prime).sum(), [h_in, *params])
     want_dh[1:] += dys[1:]
@@ -119,7 +108,34 @@ def test_inference_keeps_one_row_a_layer():
     assert all(buf.shape == (1, 4, 3) for buf in forward.saved())
     hs = torch.randn(50, 4, 3, dtype=D)
     out = [forward.step(t, hs[t]).clone() for t in range(50)]
-    torch.testing.assert_close(out[7], mlp(transition, hs[7], transition.weights, transition.biases), rtol=0, atol=1e-12)
+    torch.testing.assert_close(out[7], shared.transition_reference(transition, hs[7]), rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("skip", [False, True])
+def test_activation_in_float32_under_bfloat16_weights(skip):
+    """elementwise=float32: each product rounded to bfloat16 once, phi in float32, u_k rounded to bfloat16 as the
+    next product's input, h' (with skip the float32 sum) rounded once; h' in bfloat16."""
+    B, R = 4, 8
+    transition = make_transition(2, skip, "tanh", R)
+    transition = transition.with_tensors([t.bfloat16() for t in transition.tensors()])
+    forward = TransitionForward(transition, 3, B, save=False, elementwise=torch.float32)
+    u_0 = torch.randn(B, R, dtype=torch.bfloat16)
+    got = forward.step(0, u_0)
+    u = u_0
+    for W_k, b_k in zip(transition.weights, transition.biases):
+        z = prepacked_linear(W_k, B)(u, b_k.expand(B, R).contiguous())  # (B, R) in bfloat16
+        u = torch.tanh(z.float())
+        if W_k is not transition.weights[-1]:
+            u = u.bfloat16()
+    want = (u_0.float() + u if skip else u).bfloat16()
+    assert got.dtype == torch.bfloat16 and torch.equal(got, want)
+    assert all(buf.dtype == torch.float32 for buf in forward.saved()[:2])  # phi ran on float32 rows
+
+
+def test_saving_needs_the_activation_in_the_weights_dtype():
+    transition = make_transition(1, False, "tanh", 3).with_tensors([torch.zeros(3, 3, dtype=torch.bfloat16), None])
+    with pytest.raises(ValueError, match="saving for backward needs phi in the weights' dtype torch.bfloat16"):
+        TransitionForward(transition, 2, 1, save=True, elementwise=torch.float32)
 
 
 @pytest.mark.parametrize(

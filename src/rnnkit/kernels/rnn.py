@@ -44,8 +44,12 @@ except in inference with a weight of at least :data:`rnnkit.kernels.linear.BFLOA
 elements, which takes the bfloat16 loop at any batch. A oneDNN call costs about 13 us whatever its
 size, more than bfloat16 saves on a small product: at batch 1 (256 x 256 weight) 18.6 us a step against
 3.6 us for MKL's float32 product, so a bfloat16 scan of one row stays about 1.1x the float32 time (the
-casts). A transition's layers are (H, H) products like the recurrent one and follow its dtype; in the
-bfloat16 inference loop their activation runs in float32 too (:mod:`rnnkit.kernels.transition`).
+casts). A transition's layers are (H, H) products like the recurrent one and follow its dtype, and its
+limits; in the bfloat16 inference loop their activation runs in float32 too
+(:mod:`rnnkit.kernels.transition`). Measured with one tanh layer, batch 64, T 100, H 256, one thread:
+inference 10.9 ms, against 13.4 ms with the layer's tanh in bfloat16 and 13.0 ms in float32 (relu and
+sigmoid lose 0.2-0.3 ms to the casts); a training step in the bfloat16 loop 35.4 ms, against 53.3 ms for
+bfloat16 run in float32 and 43.5 ms in float32.
 """
 
 from __future__ import annotations

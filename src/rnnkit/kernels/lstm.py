@@ -324,7 +324,7 @@ def _forward(
         else:
             torch.mul(o, taus[t], out=hs[t + 1])
 
-    saved: dict[str, Any] = {}  # the tensors of _SAVED, the gate norm's a^_t and the transition's list
+    saved: dict[str, Any] = {}  # the tensors of _SAVED, the gate norm's per-step list, the transition's list
     if save:
         saved = {
             "ys": ys,
@@ -336,7 +336,7 @@ def _forward(
             "mu_c": torch.stack(mu_c) if mu_c else None,  # (T, B, 1)
             "rstd_c": torch.stack(rstd_c) if rstd_c else None,
         }
-        saved["a_hat_g"] = a_hat_g + gates_g  # T tensors a^_t (B, 4, H), then T rows of gates (B, 4H); or none
+        saved["ln_steps"] = a_hat_g + gates_g  # the gate norm's T a^_t (B, 4, H), then T rows i, f, g, o (B, 4H)
         if mlp is not None:
             saved["transition"] = mlp.saved()
     return ys, hs[T].clone(), cs[T].to(c0.dtype, copy=True), saved
@@ -371,10 +371,10 @@ class _LSTMScan(torch.autograd.Function):
             keep_h, keep_c, m, eps, save=True, transition=transition,
         )  # fmt: skip
         ctx.form = form
-        ctx.steps_a_hat = len(saved["a_hat_g"])
+        ctx.ln_steps = len(saved["ln_steps"])
         ctx.save_for_backward(
             h0, weight_hh, w_ci, w_cf, w_co, gamma_g, beta_g, gamma_c, beta_c, keep_h, keep_c, m,
-            *(saved[k] for k in _SAVED), *saved["a_hat_g"], *layers, *saved.get("transition", ()),
+            *(saved[k] for k in _SAVED), *saved["ln_steps"], *layers, *saved.get("transition", ()),
         )  # fmt: skip
         return ys, h_last, c_last
 
@@ -385,8 +385,8 @@ class _LSTMScan(torch.autograd.Function):
         p = dict(zip(_PARAMS, tensors[: len(_PARAMS)]))
         at = len(_PARAMS) + len(_SAVED)
         s = dict(zip(_SAVED, tensors[len(_PARAMS) : at]))
-        s["a_hat_g"] = tensors[at : at + ctx.steps_a_hat]
-        rest = tensors[at + ctx.steps_a_hat :]  # the transition's tensors, then what its forward kept
+        s["ln_steps"] = tensors[at : at + ctx.ln_steps]
+        rest = tensors[at + ctx.ln_steps :]  # the transition's tensors, then what its forward kept
         mlp = None
         if ctx.form is not None:
             n = len(ctx.needs_input_grad) - _LAYERS_AT  # W_1, b_1, ...
@@ -467,10 +467,10 @@ def _backward(d_ys, d_h_last, d_c_last, p, s, needs, mlp):
     keep_hs = keep_h.unbind(0) if keep_h is not None else None
     keep_cs = keep_c.unbind(0) if keep_c is not None else None
     if gamma_g is not None:
-        # LN_g^T from the kept a^_t: native_layer_norm_backward of (u / s_t) with a^_t as the input, mean 0
-        # and 1 / s 1, is LN_g^T(u) (the 1 / s_t of LN^T is linear and moves into u). A chunk's gamma_g / s_t
-        # are one product before its steps.
-        a_hats, gates_g = s["a_hat_g"][:T], s["a_hat_g"][T:]  # T of (B, 4, H), T of (B, 4H)
+        # LN_g^T from the kept a^_t: native_layer_norm_backward of u / s_t with a^_t as its input, mean 0
+        # and 1 / s = 1, is LN_g^T(u) (LN^T's factor 1 / s_t moves into u). A chunk's gamma_g / s_t are one
+        # product before its steps.
+        a_hats, gates_g = s["ln_steps"][:T], s["ln_steps"][T:]  # T of (B, 4, H), T of (B, 4H)
         rstd_g = s["rstd_g"]  # (T, B, 4, 1)
         gates_chunk = torch.empty(chunk, B, H4, **kw)  # (n, B, 4H): a chunk's i, f, g, o, stacked
         gamma_over_s = torch.empty(chunk, B, 4, H, **kw)  # (n, B, 4, H)

@@ -213,7 +213,7 @@ def assert_large_bfloat16_weight_runs_in_bfloat16_at_one_row(module, scan: Scan,
     with ``BFLOAT16_LARGE_WEIGHT`` one above the weight's elements the loop runs in float32, at them in bfloat16
     through oneDNN, close to the float32 scan. ``inputs`` are bfloat16 keyword arguments; the first row of the
     batch is taken."""
-    rows = ("xp", "h0", "keep", "recurrent_mask")  # (.., B, .) each
+    rows = ("xp", "h0", "c0", "keep", "keep_h", "keep_c", "recurrent_mask")  # (.., B, .) each
     one_row = {k: v[..., :1, :] if k in rows else v for k, v in detached(inputs).items()}
     seen = []
     forward = module._forward

@@ -248,6 +248,12 @@ def test_bfloat16_inference_runs_in_float32_up_to_its_limit(combo, monkeypatch):
 
 
 @pytest.mark.parametrize("combo", [COMBOS[0], COMBOS[-1]], ids=combo_id)
+def test_bfloat16_large_weight_runs_in_bfloat16_at_one_row(combo, monkeypatch):
+    args, kwargs = make_inputs(5, 2, 3, combo, dtype=torch.bfloat16, seed=12)
+    shared.assert_large_bfloat16_weight_runs_in_bfloat16_at_one_row(lstm_module, lstm_scan, {**args, **kwargs}, monkeypatch)
+
+
+@pytest.mark.parametrize("combo", [COMBOS[0], COMBOS[-1]], ids=combo_id)
 def test_bfloat16_small_product_is_float32_rounded(combo):
     args, kwargs = make_inputs(5, 2, 3, combo, dtype=torch.bfloat16, seed=11)
     shared.assert_bfloat16_is_float32_rounded(lstm_scan, {**args, **kwargs})

@@ -8,23 +8,29 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from rnnkit.kernels.linear import bfloat16_large_weight
+
 
 def needs_grad(*tensors: Tensor | None) -> bool:
     """Whether a pass over these inputs must record for backward (grad mode on and some input requires grad)."""
     return torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in tensors)
 
 
-def bfloat16_in_float32(xp: Tensor, weight_hh: Tensor, max_products: int) -> bool:
+def bfloat16_in_float32(xp: Tensor, weight_hh: Tensor, max_products: int, *, training: bool = False) -> bool:
     """Whether a bfloat16 scan runs whole in float32: its recurrent product is small, at most ``max_products``
-    multiply-adds a step (batch rows x elements of ``weight_hh``).
+    multiply-adds a step (batch rows x elements of ``weight_hh``), and, in inference, its weight is not
+    large (:func:`rnnkit.kernels.linear.bfloat16_large_weight`).
 
     A small bfloat16 product is slower than the same product in float32 (one row of H = 256 against a
     (3H, H) weight: 40 us in MKL's bfloat16 path, 14 us in oneDNN's, 8 us in float32 plus the casts), and
     so are the bfloat16 elementwise operations of the gates; casting the inputs up once and the outputs
     back down once costs far less. Where the products grow, bfloat16's faster arithmetic takes over. The
-    limit depends on how a kernel computes in bfloat16, so each kernel measures and names its own.
+    limit depends on how a kernel computes in bfloat16, so each kernel measures and names its own. A
+    weight whose float32 copy outgrows the L2 cache is faster in bfloat16 even for one row, so inference
+    over it keeps bfloat16 at any batch; training (``training=True``) keeps the product limit alone.
     """
-    return xp.dtype == torch.bfloat16 and xp.shape[1] * weight_hh.numel() <= max_products
+    small = xp.dtype == torch.bfloat16 and xp.shape[1] * weight_hh.numel() <= max_products
+    return small and (training or not bfloat16_large_weight(weight_hh))
 
 
 def to_float32(*tensors: Tensor | None) -> list[Tensor | None]:

@@ -66,7 +66,7 @@ from rnnkit.kernels._common import (
     alternating, bfloat16_in_float32, check_scan, check_vector, needs_grad, per_step, recurrent_grad, to_float32,
     weight_grad_t,
 )
-from rnnkit.kernels.linear import bfloat16_large_weight, prepacked_linear
+from rnnkit.kernels.linear import prepacked_linear
 
 _KERNEL = "gru_scan"
 # Up to this many multiply-adds a step (batch x 3H x H) bfloat16 runs in float32 (in inference only if the
@@ -109,10 +109,7 @@ def gru_scan(
     _, _, hidden = check_scan(_KERNEL, xp, h0, weight_hh, 3, recurrent_mask, keep=keep)
     check_vector(_KERNEL, "bias_hn", bias_hn, hidden)
     training = needs_grad(xp, h0, weight_hh, bias_hn)
-    # A large weight takes the bfloat16 inference loop at any batch; training's bfloat16 loop keeps the limit.
-    in_float32 = bfloat16_in_float32(xp, weight_hh, BFLOAT16_IN_FLOAT32_PRODUCTS) and (
-        training or not bfloat16_large_weight(weight_hh)
-    )
+    in_float32 = bfloat16_in_float32(xp, weight_hh, BFLOAT16_IN_FLOAT32_PRODUCTS, training=training)
     if in_float32:
         xp, h0, weight_hh, bias_hn, keep, recurrent_mask = to_float32(xp, h0, weight_hh, bias_hn, keep, recurrent_mask)
     if training:

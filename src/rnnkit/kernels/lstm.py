@@ -72,7 +72,9 @@ layer norms run in float32, so the cell state (a running sum over time) is never
 returned in ``c0``'s dtype. Two cases run whole in float32, the inputs cast up once and the outputs cast
 back to bfloat16 (by autograd for the gradients): training, and a small recurrent product (at most
 ``BFLOAT16_IN_FLOAT32_PRODUCTS`` multiply-adds a step), where oneDNN's bfloat16 product is slower
-than a float32 one. A transition's layers are products too, and run as the recurrent one does
+than a float32 one, unless the weight's float32 copy would outgrow the L2 cache
+(:func:`rnnkit.kernels.linear.bfloat16_large_weight`: peepholes, H 512, batch 1 measured 0.67x the
+float32 time in bfloat16). A transition's layers are products too, and run as the recurrent one does
 (:mod:`rnnkit.kernels.transition`).
 """
 

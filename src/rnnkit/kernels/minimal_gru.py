@@ -50,7 +50,7 @@ from torch.autograd.function import once_differentiable
 from rnnkit.kernels._common import (
     alternating, bfloat16_in_float32, check_scan, needs_grad, per_step, recurrent_grad, to_float32, weight_grad_t,
 )
-from rnnkit.kernels.linear import bfloat16_large_weight, prepacked_linear
+from rnnkit.kernels.linear import prepacked_linear
 
 _KERNEL = "minimal_gru_scan"
 # Up to this many multiply-adds a step (batch x 2H x H) bfloat16 runs in float32 (in inference only if the
@@ -88,10 +88,7 @@ def minimal_gru_scan(
     """
     check_scan(_KERNEL, xp, h0, weight_hh, 2, recurrent_mask, keep=keep)
     training = needs_grad(xp, h0, weight_hh)
-    # A large weight takes the bfloat16 inference loop at any batch; training's bfloat16 loop keeps the limit.
-    in_float32 = bfloat16_in_float32(xp, weight_hh, BFLOAT16_IN_FLOAT32_PRODUCTS) and (
-        training or not bfloat16_large_weight(weight_hh)
-    )
+    in_float32 = bfloat16_in_float32(xp, weight_hh, BFLOAT16_IN_FLOAT32_PRODUCTS, training=training)
     if in_float32:
         xp, h0, weight_hh, keep, recurrent_mask = to_float32(xp, h0, weight_hh, keep, recurrent_mask)
     if training:

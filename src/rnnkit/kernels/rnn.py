@@ -60,7 +60,7 @@ from torch.autograd.function import once_differentiable
 from rnnkit.kernels._common import (
     alternating, bfloat16_in_float32, check_scan, needs_grad, per_step, recurrent_grad, to_float32, weight_grad_t,
 )
-from rnnkit.kernels.linear import bfloat16_large_weight, prepacked_linear
+from rnnkit.kernels.linear import prepacked_linear
 from rnnkit.kernels.transition import Transition, TransitionBackward, TransitionForward, check_transition
 
 _KERNEL = "rnn_scan"
@@ -117,11 +117,8 @@ def rnn_scan(
     if len(set(dtypes.values())) > 1:
         raise TypeError(f"{_KERNEL}: all tensors must share one dtype, got {dtypes}")
     training = needs_grad(xp, h0, weight_hh, *layers)
-    # A large weight takes the bfloat16 inference loop at any batch; training's bfloat16 loop keeps the limit.
     # A transition's layers are products of the recurrent one's size: the same limits hold for them.
-    in_float32 = bfloat16_in_float32(xp, weight_hh, BFLOAT16_IN_FLOAT32_PRODUCTS) and (
-        training or not bfloat16_large_weight(weight_hh)
-    )
+    in_float32 = bfloat16_in_float32(xp, weight_hh, BFLOAT16_IN_FLOAT32_PRODUCTS, training=training)
     if in_float32:
         xp, h0, weight_hh, keep, recurrent_mask = to_float32(xp, h0, weight_hh, keep, recurrent_mask)
         layers = to_float32(*layers)

@@ -142,13 +142,17 @@ def prepacked_linear(weight: Tensor, rows: int, bias: Tensor | None = None) -> C
         if x.dtype != compute:
             x = x.to(compute)
         if out is not None and out.dtype == compute:
-            if add is not None and add.dtype == compute:
-                torch.addmm(add, x, weight_t, out=out)
-            else:
+            # one addend folded into addmm (add, else the bias, broadcast over the rows), any other added after
+            first = add if add is not None and add.dtype == compute else bias_c
+            if first is None:
                 torch.mm(x, weight_t, out=out)
-                if add is not None:
-                    out.add_(add)
-            return out.add_(bias_c) if bias_c is not None else out
+            else:
+                torch.addmm(first, x, weight_t, out=out)
+            if add is not None and first is not add:
+                out.add_(add)
+            if bias_c is not None and first is not bias_c:
+                out.add_(bias_c)
+            return out
         result = torch.mm(x, weight_t) if bias_c is None else torch.addmm(bias_c, x, weight_t)
         if add is not None:
             result.add_(add)

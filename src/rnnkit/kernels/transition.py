@@ -142,10 +142,8 @@ class TransitionForward:
         kw_weights = {"dtype": weight.dtype, "device": weight.device}
         rows = steps if save else 1
         self.phi_, self.skip = _IN_PLACE[transition.activation], transition.skip
-        # product(u, b, out=z): z = u W_k^T + b, the weight laid out once for the engine
-        self.products = [prepacked_linear(w, batch) for w in transition.weights]
-        # The biases as (B, R) rows: oneDNN fuses an addend of the output's shape into the product.
-        self.bias_rows = [b.expand(batch, R).contiguous() if b is not None else None for b in transition.biases]
+        # product(u, out=z): z = u W_k^T + b_k, the weight laid out once for the engine, the bias fused
+        self.products = [prepacked_linear(w, batch, b) for w, b in zip(transition.weights, transition.biases)]
         self.u_bufs = [torch.empty(rows, batch, R, **kw) for _ in transition.weights]  # (T, B, R): u_1 .. u_L
         self.us = [per_step(buf, steps) for buf in self.u_bufs]
         # With phi in another dtype, u_k rounded to the weights' dtype as the next product's input, and h'
@@ -156,11 +154,11 @@ class TransitionForward:
     def step(self, t: int, u_0: Tensor) -> Tensor:
         """h'_{t-1} from u_0 = m h_{t-1}."""
         u = u_0
-        for k, (product, bias, us) in enumerate(zip(self.products, self.bias_rows, self.us)):
+        for k, (product, us) in enumerate(zip(self.products, self.us)):
             if k and self.rounded is not None:
                 u = self.rounded.copy_(u)
             # u_k = phi(u_{k-1} W_k^T + b_k)
-            u = self.phi_(product(u, bias, out=us[t]))
+            u = self.phi_(product(u, out=us[t]))
         if self.skip:
             return torch.add(u_0, u, out=self.h_primes[t])  # with phi in float32, the sum rounded once
         return u if self.rounded is None else self.rounded.copy_(u)

@@ -1,10 +1,16 @@
-"""The scan kernels' shared pieces against their formulas written plainly."""
+"""The scan kernels' shared pieces against their formulas written plainly; the thread count of their loops."""
 
 import pytest
 import torch
 
+import rnnkit.kernels._common as common_module
+import rnnkit.kernels.gru as gru_module
+import rnnkit.kernels.lstm as lstm_module
+import rnnkit.kernels.minimal_gru as minimal_gru_module
+import rnnkit.kernels.rnn as rnn_module
 from rnnkit.kernels._common import (
-    alternating, bfloat16_in_float32, check_scan, recurrent_grad, to_float32, weight_grad_t,
+    alternating, bfloat16_in_float32, check_scan, loop_threads, recurrent_grad, step_products, to_float32,
+    weight_grad_t,
 )
 
 B, H, G = 3, 4, 2
@@ -64,3 +70,143 @@ def test_alternating_views_take_turns_over_the_buffer_rows():
         view.fill_(t)  # writes land in row t % 2, so the last two steps are what remain
         assert view.data_ptr() == buffer[t % 2].data_ptr()
     assert torch.equal(buffer[0], torch.full((B, H), 4.0)) and torch.equal(buffer[1], torch.full((B, H), 3.0))
+
+
+def _scan_inputs(gates: int, batch: int = 2, steps: int = 4, hidden: int = 3) -> dict:
+    """Keyword arguments of a scan kernel with ``gates`` gate blocks, keep masks given (so that every
+    forward loop calls ``torch.lerp`` at each step), the differentiable tensors requiring grad."""
+    gen = torch.Generator().manual_seed(0)
+    inputs = {
+        "xp": torch.randn(steps, batch, gates * hidden, generator=gen, dtype=torch.float64),
+        "h0": torch.randn(batch, hidden, generator=gen, dtype=torch.float64),
+        "weight_hh": torch.randn(gates * hidden, hidden, generator=gen, dtype=torch.float64),
+    }
+    keep = (torch.rand(steps, batch, hidden, generator=gen) < 0.3).double()
+    if gates == 4:
+        inputs |= {"c0": torch.randn(batch, hidden, generator=gen, dtype=torch.float64), "keep_h": keep, "keep_c": keep}
+    else:
+        inputs["keep"] = keep
+    for name in ("xp", "h0", "weight_hh", "c0"):
+        if name in inputs:
+            inputs[name].requires_grad_()
+    return inputs
+
+
+# (kernel module, scan, gate blocks): every scan kernel with a loop through time.
+KERNELS = [
+    (gru_module, gru_module.gru_scan, 3),
+    (lstm_module, lstm_module.lstm_scan, 4),
+    (minimal_gru_module, minimal_gru_module.minimal_gru_scan, 2),
+    (rnn_module, rnn_module.rnn_scan, 1),
+]
+KERNEL_IDS = ["gru", "lstm", "minimal_gru", "rnn"]
+
+
+def _set_threads(count: int):
+    """``count`` torch threads for a test, the count before restored after it."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(count)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture
+def one_thread():
+    yield from _set_threads(1)
+
+
+@pytest.fixture
+def two_threads():
+    yield from _set_threads(2)
+
+
+def _spy_on_steps(monkeypatch, module) -> tuple[list[int], list[int]]:
+    """The thread counts seen at each call of ``torch.lerp`` (forward loops) and of the kernel's
+    ``recurrent_grad`` (backward loops)."""
+    forward, backward = [], []
+    lerp, grad = torch.lerp, module.recurrent_grad
+    monkeypatch.setattr(torch, "lerp", lambda *a, **k: forward.append(torch.get_num_threads()) or lerp(*a, **k))
+    monkeypatch.setattr(
+        module, "recurrent_grad", lambda *a, **k: backward.append(torch.get_num_threads()) or grad(*a, **k)
+    )
+    return forward, backward
+
+
+@pytest.mark.parametrize(("module", "scan", "gates"), KERNELS, ids=KERNEL_IDS)
+@pytest.mark.parametrize(("below", "loop_threads_seen"), [(0, 1), (1, 2)], ids=["at-limit", "above-limit"])
+@pytest.mark.parametrize("sleeping", [False, True])
+def test_scan_loops_run_on_one_thread_up_to_the_limit(
+    two_threads, monkeypatch, module, scan, gates, below, loop_threads_seen, sleeping
+):
+    inputs = _scan_inputs(gates)
+    products = step_products(inputs["xp"].shape[1], inputs["weight_hh"])
+    monkeypatch.setattr(common_module, "THREADS_SLEEP", sleeping)
+    name = "LOOP_ONE_THREAD_PRODUCTS_SLEEPING" if sleeping else "LOOP_ONE_THREAD_PRODUCTS"
+    monkeypatch.setattr(common_module, name, products - below)
+    forward, backward = _spy_on_steps(monkeypatch, module)
+    outputs = scan(**inputs)
+    assert torch.get_num_threads() == 2
+    sum(out.sum() for out in outputs).backward()
+    steps = inputs["xp"].shape[0]
+    assert len(forward) >= steps and set(forward) == {loop_threads_seen}
+    assert len(backward) == steps and set(backward) == {loop_threads_seen}
+    assert torch.get_num_threads() == 2
+
+
+@pytest.mark.parametrize(("module", "scan", "gates"), KERNELS, ids=KERNEL_IDS)
+@pytest.mark.parametrize("loop", ["forward", "backward"])
+def test_scan_loops_restore_the_thread_count_after_an_exception(two_threads, monkeypatch, module, scan, gates, loop):
+    def fail(*args, **kwargs):
+        assert torch.get_num_threads() == 1
+        raise RuntimeError("inside the loop")
+
+    monkeypatch.setattr(common_module, "LOOP_ONE_THREAD_PRODUCTS", 1 << 40)
+    monkeypatch.setattr(common_module, "LOOP_ONE_THREAD_PRODUCTS_SLEEPING", 1 << 40)
+    inputs = _scan_inputs(gates)
+    if loop == "forward":
+        monkeypatch.setattr(torch, "lerp", fail)
+        with pytest.raises(RuntimeError, match="inside the loop"):
+            scan(**inputs)
+    else:
+        monkeypatch.setattr(module, "recurrent_grad", fail)
+        outputs = scan(**inputs)
+        with pytest.raises(RuntimeError, match="inside the loop"):
+            sum(out.sum() for out in outputs).backward()
+    assert torch.get_num_threads() == 2
+
+
+def test_loop_threads_with_one_thread_changes_nothing(one_thread, monkeypatch):
+    calls = []
+    monkeypatch.setattr(torch, "set_num_threads", calls.append)
+    with loop_threads(0):
+        assert torch.get_num_threads() == 1
+    assert calls == []
+
+
+@pytest.mark.parametrize("sleeping", [False, True])
+def test_loop_threads_takes_the_sleeping_limit_only_when_threads_sleep(two_threads, monkeypatch, sleeping):
+    monkeypatch.setattr(common_module, "THREADS_SLEEP", sleeping)
+    assert common_module.LOOP_ONE_THREAD_PRODUCTS < common_module.LOOP_ONE_THREAD_PRODUCTS_SLEEPING
+    for products, inside in (
+        (common_module.LOOP_ONE_THREAD_PRODUCTS, 1),
+        (common_module.LOOP_ONE_THREAD_PRODUCTS + 1, 1 if sleeping else 2),
+        (common_module.LOOP_ONE_THREAD_PRODUCTS_SLEEPING, 1 if sleeping else 2),
+        (common_module.LOOP_ONE_THREAD_PRODUCTS_SLEEPING + 1, 2),
+    ):
+        with loop_threads(products):
+            assert torch.get_num_threads() == inside
+        assert torch.get_num_threads() == 2
+
+
+def test_loop_threads_restores_the_count_after_an_exception(two_threads):
+    with pytest.raises(ValueError, match="step"):
+        with loop_threads(0):
+            assert torch.get_num_threads() == 1
+            raise ValueError("step")
+    assert torch.get_num_threads() == 2
+
+
+def test_step_products_counts_the_recurrent_weight_and_the_layers():
+    w, layers = torch.zeros(G * H, H), [torch.zeros(H, H), torch.zeros(H, H)]
+    assert step_products(B, w) == B * G * H * H
+    assert step_products(B, w, layers) == B * (G * H * H + 2 * H * H)

@@ -5,10 +5,71 @@ Shape legend: T steps, B batch rows, H hidden units, G gate blocks (LSTM 4, GRU 
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+
 import torch
 from torch import Tensor
 
 from rnnkit.kernels.linear import bfloat16_large_weight
+
+
+# Whether idle OpenMP threads sleep (OMP_WAIT_POLICY=PASSIVE) rather than spin for a while (the default),
+# read once, as the OpenMP runtime reads it.
+THREADS_SLEEP = os.environ.get("OMP_WAIT_POLICY", "").strip().upper() == "PASSIVE"
+# Up to this many multiply-adds a step (batch x elements of weight_hh, and of a transition's layers) a
+# scan's loop runs on one thread when idle threads spin. Measured, 2 threads, T 100, H 256, layers
+# (Recurrent and rnnkit.GRU), the loop on one thread against the loop on both, inference / training
+# step: GRU 0.20M 0.80 / 0.93, 0.39M 0.71 / 0.90, 0.79M 1.01 / 0.92, 1.57M 1.05 / 1.02; peephole LSTM
+# 0.26M 0.94, 0.52M 0.96 / 0.86, 1.05M 1.00 / 0.98; RNN 0.52M 0.92 / 1.00, 1.05M 0.99 / 1.06.
+LOOP_ONE_THREAD_PRODUCTS = 3 << 18
+# The same when idle threads sleep, where waking them costs more than the second thread gains on all
+# but large steps. Measured as above: GRU H 256 12.6M (batch 64) 0.58 / 0.73, 25.2M 0.69 / 0.86;
+# peephole LSTM H 256 16.8M (batch 64) 0.62 / 0.73; GRU H 512 18.9M 0.92 / 0.98 (two layers), 25.2M
+# 0.90 / 1.05 (two layers), H 768 21.2M 0.88 / 0.97; peephole LSTM H 512 33.6M 0.88 / 0.94 (two
+# layers). A step of fewer operations gains less: RNN 16.8M at H 512 0.90 / 1.07, at H 1024 1.20 / 1.04.
+LOOP_ONE_THREAD_PRODUCTS_SLEEPING = 5 << 22
+
+
+@contextmanager
+def loop_threads(products: int) -> Iterator[None]:
+    """Run the block, a scan's loop through time, on one thread if its steps are small: at most
+    ``products`` multiply-adds a step (:func:`step_products`) against :data:`LOOP_ONE_THREAD_PRODUCTS`, or
+    :data:`LOOP_ONE_THREAD_PRODUCTS_SLEEPING` when ``OMP_WAIT_POLICY`` is ``PASSIVE``. With one thread set
+    already, or a larger step, nothing changes; else the previous count is restored on leaving, also
+    on an exception.
+
+    Why. With more than one torch thread every small operation of a step (MKL's ``addmm``, elementwise
+    operations past their grain size) opens an OpenMP parallel region, whose cost a small step does not
+    earn back. Inference, GRU and peephole LSTM layers, T 100, H 256, ms at 1 / 2 threads before this
+    rule: threads spinning (OpenMP's default), GRU batch 1 2.42 / 2.95, batch 4 3.55 / 3.29, batch 64
+    34.2 / 22.8; threads sleeping (``OMP_WAIT_POLICY=PASSIVE``, which waking costs at every region) GRU
+    batch 1 2.29 / 43.9, batch 64 32.7 / 49.4, peephole LSTM batch 64 49.7 / 68.1. The whole-sequence
+    products outside the loops (the input projection, dW_hh) keep their threads, which they use well.
+    ``torch.set_num_threads`` costs about 0.2 us a switch and back.
+
+    ``torch.set_num_threads`` reaches beyond the calling Python thread: it also sets the process-wide count
+    that a Python thread takes at its first torch operation, so a thread starting torch work while such a
+    loop runs gets one thread, and keeps it. (A thread that ran torch operations before keeps its own
+    count: OpenMP's is per thread. Measured with torch 2.13 on OpenMP.)
+    """
+    threads = torch.get_num_threads()
+    limit = LOOP_ONE_THREAD_PRODUCTS_SLEEPING if THREADS_SLEEP else LOOP_ONE_THREAD_PRODUCTS
+    if threads == 1 or products > limit:
+        yield
+        return
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
+def step_products(batch: int, weight_hh: Tensor, layers: Sequence[Tensor] = ()) -> int:
+    """Multiply-adds of one step's products: ``batch`` rows against ``weight_hh`` and each of ``layers``
+    (a deep transition's weights)."""
+    return batch * (weight_hh.numel() + sum(w.numel() for w in layers))
 
 
 def needs_grad(*tensors: Tensor | None) -> bool:

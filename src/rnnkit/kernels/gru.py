@@ -63,8 +63,8 @@ import torch
 from torch.autograd.function import once_differentiable
 
 from rnnkit.kernels._common import (
-    alternating, bfloat16_in_float32, check_scan, check_vector, needs_grad, per_step, recurrent_grad, to_float32,
-    weight_grad_t,
+    alternating, bfloat16_in_float32, check_scan, check_vector, loop_threads, needs_grad, per_step, recurrent_grad,
+    step_products, to_float32, weight_grad_t,
 )
 from rnnkit.kernels.linear import prepacked_linear
 
@@ -140,17 +140,18 @@ def _forward(xp, h0, weight_hh, bias_hn, keep, recurrent_mask, *, save: bool):
     xp = xp.detach()
     x_rz, x_n = xp[..., : 2 * H].unbind(0), xp[..., 2 * H :].unbind(0)
     ks = keep.unbind(0) if keep is not None else None
-    for t in range(T):
-        h_in = hs[t] if m is None else hs[t] * m
-        torch.addmm(x_rz[t], h_in, w_rz_t, out=rz[t]).sigmoid_()  # [r, z]
-        if b_hn is None:
-            torch.mm(h_in, w_n_t, out=hn[t])  # h_n
-        else:
-            torch.addmm(b_hn, h_in, w_n_t, out=hn[t])  # h_n + b_hn
-        torch.addcmul(x_n[t], r[t], hn[t], out=n[t]).tanh_()  # n
-        torch.lerp(n[t], hs[t], z[t], out=hs[t + 1])  # h~ = (1 - z) * n + z * h_{t-1}
-        if ks is not None:
-            torch.lerp(hs[t + 1], hs[t], ks[t], out=hs[t + 1])  # h_t = k * h_{t-1} + (1 - k) * h~
+    with loop_threads(step_products(B, weight_hh)):
+        for t in range(T):
+            h_in = hs[t] if m is None else hs[t] * m
+            torch.addmm(x_rz[t], h_in, w_rz_t, out=rz[t]).sigmoid_()  # [r, z]
+            if b_hn is None:
+                torch.mm(h_in, w_n_t, out=hn[t])  # h_n
+            else:
+                torch.addmm(b_hn, h_in, w_n_t, out=hn[t])  # h_n + b_hn
+            torch.addcmul(x_n[t], r[t], hn[t], out=n[t]).tanh_()  # n
+            torch.lerp(n[t], hs[t], z[t], out=hs[t + 1])  # h~ = (1 - z) * n + z * h_{t-1}
+            if ks is not None:
+                torch.lerp(hs[t + 1], hs[t], ks[t], out=hs[t + 1])  # h_t = k * h_{t-1} + (1 - k) * h~
     return ys, hs[T].clone(), (ys, rz_buf, hn_buf, n_buf) if save else None
 
 
@@ -180,16 +181,17 @@ def _forward_bfloat16(xp, h0, weight_hh, bias_hn, keep, recurrent_mask):
     g_rz, g_n, x_rz, x_n, r, z = g[:, : 2 * H], g[:, 2 * H :], x[:, : 2 * H], x[:, 2 * H :], rz[:, :H], rz[:, H:]
     xs = xp.detach().unbind(0)
     ks = keep.to(torch.float32).unbind(0) if keep is not None else None
-    for t in range(T):
-        h_in = hs[t] if m is None else hs[t] * m
-        product(h_in, out=g)
-        x.copy_(xs[t])
-        torch.add(x_rz, g_rz, out=rz).sigmoid_()  # [r, z]
-        torch.addcmul(x_n, r, g_n, out=n).tanh_()  # n
-        torch.lerp(n, states[t], z, out=states[t + 1])  # h~ = (1 - z) * n + z * h_{t-1}
-        if ks is not None:
-            torch.lerp(states[t + 1], states[t], ks[t], out=states[t + 1])  # h_t = k * h_{t-1} + (1 - k) * h~
-        hs[t + 1].copy_(states[t + 1])
+    with loop_threads(step_products(B, weight_hh)):
+        for t in range(T):
+            h_in = hs[t] if m is None else hs[t] * m
+            product(h_in, out=g)
+            x.copy_(xs[t])
+            torch.add(x_rz, g_rz, out=rz).sigmoid_()  # [r, z]
+            torch.addcmul(x_n, r, g_n, out=n).tanh_()  # n
+            torch.lerp(n, states[t], z, out=states[t + 1])  # h~ = (1 - z) * n + z * h_{t-1}
+            if ks is not None:
+                torch.lerp(states[t + 1], states[t], ks[t], out=states[t + 1])  # h_t = k * h_{t-1} + (1 - k) * h~
+            hs[t + 1].copy_(states[t + 1])
     return ys, hs[T].clone()
 
 
@@ -223,20 +225,21 @@ class _GRUScan(torch.autograd.Function):
         dys_t = dys.unbind(0)
         ks = keep.unbind(0) if keep is not None else None
         dh = dys_t[T - 1] + dh_T
-        for t in range(T - 1, -1, -1):
-            dht = dh if ks is None else torch.addcmul(dh, dh, ks[t], value=-1)  # dh~ = (1 - k) * dh
-            torch.addcmul(dht, dht, z[t], value=-1, out=dxn[t])  # dh~ * (1 - z)
-            _TANH_BACKWARD(dxn[t], n[t], grad_input=dxn[t])  # dx_n
-            torch.mul(dxn[t], r[t], out=dhn[t])  # dh_n
-            torch.mul(dxn[t], hn[t], out=dxr[t])  # dx_r before its factor r (1 - r)
-            torch.sub(hs[t], n[t], out=dxz[t]).mul_(dht)  # dx_z before its factor z (1 - z)
-            _SIGMOID_BACKWARD(d_rz[t], rz[t], grad_input=d_rz[t])  # both factors: dx_r, dx_z
-            # dh_{t-1} = dL/dys_{t-1} + m * ([dx_r, dx_z, dh_n] W_hh) + z * dh~ + k * dh
-            back = recurrent_grad(d_nrz[t], w_nrz, m, dys_t[t - 1] if t > 0 else None)
-            back.addcmul_(z[t], dht)
-            if ks is not None:
-                back.addcmul_(ks[t], dh)
-            dh = back
+        with loop_threads(step_products(B, weight_hh)):
+            for t in range(T - 1, -1, -1):
+                dht = dh if ks is None else torch.addcmul(dh, dh, ks[t], value=-1)  # dh~ = (1 - k) * dh
+                torch.addcmul(dht, dht, z[t], value=-1, out=dxn[t])  # dh~ * (1 - z)
+                _TANH_BACKWARD(dxn[t], n[t], grad_input=dxn[t])  # dx_n
+                torch.mul(dxn[t], r[t], out=dhn[t])  # dh_n
+                torch.mul(dxn[t], hn[t], out=dxr[t])  # dx_r before its factor r (1 - r)
+                torch.sub(hs[t], n[t], out=dxz[t]).mul_(dht)  # dx_z before its factor z (1 - z)
+                _SIGMOID_BACKWARD(d_rz[t], rz[t], grad_input=d_rz[t])  # both factors: dx_r, dx_z
+                # dh_{t-1} = dL/dys_{t-1} + m * ([dx_r, dx_z, dh_n] W_hh) + z * dh~ + k * dh
+                back = recurrent_grad(d_nrz[t], w_nrz, m, dys_t[t - 1] if t > 0 else None)
+                back.addcmul_(z[t], dht)
+                if ks is not None:
+                    back.addcmul_(ks[t], dh)
+                dh = back
         need = ctx.needs_input_grad
         dw = db = None
         if need[2]:

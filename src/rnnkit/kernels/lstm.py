@@ -87,8 +87,8 @@ from torch import Tensor
 from torch.autograd.function import once_differentiable
 
 from rnnkit.kernels._common import (
-    alternating, bfloat16_in_float32, check_scan, check_vector, needs_grad, per_step, recurrent_grad, to_float32,
-    weight_grad_t,
+    alternating, bfloat16_in_float32, check_scan, check_vector, loop_threads, needs_grad, per_step, recurrent_grad,
+    step_products, to_float32, weight_grad_t,
 )
 from rnnkit.kernels.linear import prepacked_linear
 from rnnkit.kernels.transition import Transition, TransitionBackward, TransitionForward, check_transition
@@ -276,55 +276,56 @@ def _forward(
     w_cif = _stack_or_zeros(w_ci, w_cf, **kw).unsqueeze(1) if w_ci is not None or w_cf is not None else None
     a_hat_g, gates_g, rstd_g, mu_c, rstd_c = [], [], [], [], []
 
-    for t in range(T):
-        h_prev, c_prev = hs[t], cs[t]
-        h_in = h_prev * m if m is not None else h_prev
-        if mlp is not None:
-            h_in = mlp.step(t, h_in)  # h'_{t-1} = T(m h_{t-1})
-        # a_t = xp_t + h'_{t-1} W_hh^T
-        product(h_in, xs[t], out=gates[t])
-        if gamma_g is not None:
-            # a'_t = gamma_g * LN(a_t) + beta_g, per gate block, over a_t in place. Backward keeps the
-            # norm's own output a^_t (a tensor of its own each step, taken as it is: no copy) and 1 / s_t,
-            # not a_t: the sum for delta gamma_g is then one product a step (see _backward).
-            a_hat, _, rstd = torch.native_layer_norm(gates4[t], (H,), None, None, eps)
-            torch.addcmul(beta_g4, a_hat, gamma_g4, out=gates4[t])
-            if save:
-                a_hat_g.append(a_hat)
-                rstd_g.append(rstd)
-        i, f, g, o = g_i[t], g_f[t], g_g[t], g_o[t]
-        if w_cif is not None:
-            g_if[t].addcmul_(w_cif, c_prev)  # a'_i + w_ci c_{t-1}, a'_f + w_cf c_{t-1}
-        g_if[t].sigmoid_()
-        g.tanh_()
-        # c~_t = f * c_{t-1} + i * g
-        c_t = c_tilde[t]
-        torch.mul(f, c_prev, out=c_t)
-        c_t.addcmul_(i, g)
-        if w_co is not None:
-            o.addcmul_(w_co, c_t)
-        o.sigmoid_()
-        if save and gamma_g is not None:
-            gates_g.append(gates[t].clone())
-        # tau_t = tanh(n_t),  n_t = LN_c(c~_t)
-        if gamma_c is not None:
-            n, mu, rstd = torch.native_layer_norm(c_t, (H,), gamma_c, beta_c, eps)
-            torch.tanh(n, out=taus[t])
-            if save:
-                mu_c.append(mu)
-                rstd_c.append(rstd)
-        else:
-            torch.tanh(c_t, out=taus[t])
-        # c_t, and h_t from h~_t = o * tau, with the keep masks
-        if keep_cs is not None:
-            torch.lerp(c_t, c_prev, keep_cs[t], out=cs[t + 1])
-        if keep_hs is not None:
-            torch.mul(o, taus[t], out=h_tilde)
-            torch.lerp(h_tilde, hs_state[t], keep_hs[t], out=hs_state[t + 1])
-            if hs_state is not hs:
-                hs[t + 1].copy_(hs_state[t + 1])
-        else:
-            torch.mul(o, taus[t], out=hs[t + 1])
+    with loop_threads(step_products(B, weight_hh, transition.weights if transition is not None else ())):
+        for t in range(T):
+            h_prev, c_prev = hs[t], cs[t]
+            h_in = h_prev * m if m is not None else h_prev
+            if mlp is not None:
+                h_in = mlp.step(t, h_in)  # h'_{t-1} = T(m h_{t-1})
+            # a_t = xp_t + h'_{t-1} W_hh^T
+            product(h_in, xs[t], out=gates[t])
+            if gamma_g is not None:
+                # a'_t = gamma_g * LN(a_t) + beta_g, per gate block, over a_t in place. Backward keeps the
+                # norm's own output a^_t (a tensor of its own each step, taken as it is: no copy) and 1 / s_t,
+                # not a_t: the sum for delta gamma_g is then one product a step (see _backward).
+                a_hat, _, rstd = torch.native_layer_norm(gates4[t], (H,), None, None, eps)
+                torch.addcmul(beta_g4, a_hat, gamma_g4, out=gates4[t])
+                if save:
+                    a_hat_g.append(a_hat)
+                    rstd_g.append(rstd)
+            i, f, g, o = g_i[t], g_f[t], g_g[t], g_o[t]
+            if w_cif is not None:
+                g_if[t].addcmul_(w_cif, c_prev)  # a'_i + w_ci c_{t-1}, a'_f + w_cf c_{t-1}
+            g_if[t].sigmoid_()
+            g.tanh_()
+            # c~_t = f * c_{t-1} + i * g
+            c_t = c_tilde[t]
+            torch.mul(f, c_prev, out=c_t)
+            c_t.addcmul_(i, g)
+            if w_co is not None:
+                o.addcmul_(w_co, c_t)
+            o.sigmoid_()
+            if save and gamma_g is not None:
+                gates_g.append(gates[t].clone())
+            # tau_t = tanh(n_t),  n_t = LN_c(c~_t)
+            if gamma_c is not None:
+                n, mu, rstd = torch.native_layer_norm(c_t, (H,), gamma_c, beta_c, eps)
+                torch.tanh(n, out=taus[t])
+                if save:
+                    mu_c.append(mu)
+                    rstd_c.append(rstd)
+            else:
+                torch.tanh(c_t, out=taus[t])
+            # c_t, and h_t from h~_t = o * tau, with the keep masks
+            if keep_cs is not None:
+                torch.lerp(c_t, c_prev, keep_cs[t], out=cs[t + 1])
+            if keep_hs is not None:
+                torch.mul(o, taus[t], out=h_tilde)
+                torch.lerp(h_tilde, hs_state[t], keep_hs[t], out=hs_state[t + 1])
+                if hs_state is not hs:
+                    hs[t + 1].copy_(hs_state[t + 1])
+            else:
+                torch.mul(o, taus[t], out=hs[t + 1])
 
     saved: dict[str, Any] = {}  # the tensors of _SAVED, the gate norm's per-step list, the transition's list
     if save:
@@ -493,70 +494,71 @@ def _backward(d_ys, d_h_last, d_c_last, p, s, needs, mlp):
 
     dh = dys[T - 1] + d_h_last  # delta h_T
     dc = d_c_last.clone()  # delta c_T
-    for end in range(T, 0, -chunk):
-        start = max(0, end - chunk)
-        n = end - start
-        span = slice(start, end)
-        if gates_buf is not None:
-            gates_n = gates_buf[span]
-        else:
-            gates_n = torch.stack(gates_g[span], out=gates_chunk[:n])
-        i, f, g, o = gates_n.split(H, dim=-1)  # (n, B, H) each
-        fs = f.unbind(0) if k_carry is None else None
-        _factors(
-            i, f, g, o, c_prev[span], tau[span],
-            keep_h[span] if keep_h is not None else None, w_ci, w_cf, w_co if gamma_c is None else None,
-            k_o[:n], k_n[:n], k_ifg[:n], k_carry[:n] if k_carry is not None else None, tmp[:n],
-        )  # fmt: skip
-        if gamma_g is not None:
-            torch.mul(gamma_g.view(4, H), rstd_g[span], out=gamma_over_s[:n])  # gamma_g / s_t
-        d_a_chunk = []  # the gate norm's input errors of this chunk, last step first
-        for t in range(end - 1, start - 1, -1):
-            j = t - start
-            # delta a'_o
-            torch.mul(dh, k_os[j], out=d_ap_o[t])
-            # delta c~_t = (1 - k^c) delta c_t + LN_c^T(delta n) + w_co delta a'_o
-            if keep_cs is not None:
-                carry = torch.mul(dc, keep_cs[t])  # k^c delta c_t
-                dct = dc.sub_(carry)
+    with loop_threads(step_products(B, weight_hh, mlp.weights if mlp is not None else ())):
+        for end in range(T, 0, -chunk):
+            start = max(0, end - chunk)
+            n = end - start
+            span = slice(start, end)
+            if gates_buf is not None:
+                gates_n = gates_buf[span]
             else:
-                dct = dc
-            if gamma_c is not None:
-                torch.mul(dh, k_ns[j], out=d_n)
-                d_c_tilde, d_gamma_c, d_beta_c = _layer_norm_backward(
-                    d_n, c_tildes[t], (H,), mu_c[t], rstd_c[t], gamma_c, beta_c, _ALL
-                )  # fmt: skip
-                d_cell_norm.append((d_gamma_c, d_beta_c))
-                dct.add_(d_c_tilde)
-                if w_co is not None:
-                    dct.addcmul_(d_ap_o[t], w_co)
-            else:
-                dct.addcmul_(dh, k_ns[j])  # w_co delta a'_o is folded into k_n
-            # delta a'_i, a'_f, a'_g
-            torch.mul(dct, k_ifgs[j], out=d_ap_ifg[t])
-            # delta c_{t-1} = k^c delta c_t + delta c~_t k_carry
-            carry_factor = k_carries[j] if k_carries is not None else fs[j]
-            dc = carry.addcmul_(dct, carry_factor) if keep_cs is not None else dct.mul_(carry_factor)
-            # delta a_t = LN_g^T(delta a'_t)
+                gates_n = torch.stack(gates_g[span], out=gates_chunk[:n])
+            i, f, g, o = gates_n.split(H, dim=-1)  # (n, B, H) each
+            fs = f.unbind(0) if k_carry is None else None
+            _factors(
+                i, f, g, o, c_prev[span], tau[span],
+                keep_h[span] if keep_h is not None else None, w_ci, w_cf, w_co if gamma_c is None else None,
+                k_o[:n], k_n[:n], k_ifg[:n], k_carry[:n] if k_carry is not None else None, tmp[:n],
+            )  # fmt: skip
             if gamma_g is not None:
-                torch.mul(d_ap4[t], gamma_over_ss[j], out=u)
-                da = _layer_norm_backward(u, a_hats[t], (H,), zero_mean, unit_rstd, None, None, _DX)[0].view(B, H4)
-                d_a_chunk.append(da)
-                d_gamma_g.addcmul_(d_ap4[t], a_hats[t])
-            else:
-                da = d_ap[t]
-            # delta h_{t-1} = dL/dy_{t-1} + k^h delta h_t + m J^T(delta a_t W_hh)
-            dy_prev = dys[t - 1] if t > 0 else None
-            if mlp is not None:
-                dh_prev = mlp.step(t, torch.mm(da, weight_hh), m, dy_prev)
-            else:
-                dh_prev = recurrent_grad(da, weight_hh, m, dy_prev)
-            if keep_hs is not None:
-                dh_prev.addcmul_(dh, keep_hs[t])
-            dh = dh_prev
-        _accumulate_sums(sums, d_ap_buf[span], c_prev[span], c_tilde[span], p)
-        if d_a_chunk:
-            torch.stack(d_a_chunk[::-1], out=d_ap_buf[span])
+                torch.mul(gamma_g.view(4, H), rstd_g[span], out=gamma_over_s[:n])  # gamma_g / s_t
+            d_a_chunk = []  # the gate norm's input errors of this chunk, last step first
+            for t in range(end - 1, start - 1, -1):
+                j = t - start
+                # delta a'_o
+                torch.mul(dh, k_os[j], out=d_ap_o[t])
+                # delta c~_t = (1 - k^c) delta c_t + LN_c^T(delta n) + w_co delta a'_o
+                if keep_cs is not None:
+                    carry = torch.mul(dc, keep_cs[t])  # k^c delta c_t
+                    dct = dc.sub_(carry)
+                else:
+                    dct = dc
+                if gamma_c is not None:
+                    torch.mul(dh, k_ns[j], out=d_n)
+                    d_c_tilde, d_gamma_c, d_beta_c = _layer_norm_backward(
+                        d_n, c_tildes[t], (H,), mu_c[t], rstd_c[t], gamma_c, beta_c, _ALL
+                    )  # fmt: skip
+                    d_cell_norm.append((d_gamma_c, d_beta_c))
+                    dct.add_(d_c_tilde)
+                    if w_co is not None:
+                        dct.addcmul_(d_ap_o[t], w_co)
+                else:
+                    dct.addcmul_(dh, k_ns[j])  # w_co delta a'_o is folded into k_n
+                # delta a'_i, a'_f, a'_g
+                torch.mul(dct, k_ifgs[j], out=d_ap_ifg[t])
+                # delta c_{t-1} = k^c delta c_t + delta c~_t k_carry
+                carry_factor = k_carries[j] if k_carries is not None else fs[j]
+                dc = carry.addcmul_(dct, carry_factor) if keep_cs is not None else dct.mul_(carry_factor)
+                # delta a_t = LN_g^T(delta a'_t)
+                if gamma_g is not None:
+                    torch.mul(d_ap4[t], gamma_over_ss[j], out=u)
+                    da = _layer_norm_backward(u, a_hats[t], (H,), zero_mean, unit_rstd, None, None, _DX)[0].view(B, H4)
+                    d_a_chunk.append(da)
+                    d_gamma_g.addcmul_(d_ap4[t], a_hats[t])
+                else:
+                    da = d_ap[t]
+                # delta h_{t-1} = dL/dy_{t-1} + k^h delta h_t + m J^T(delta a_t W_hh)
+                dy_prev = dys[t - 1] if t > 0 else None
+                if mlp is not None:
+                    dh_prev = mlp.step(t, torch.mm(da, weight_hh), m, dy_prev)
+                else:
+                    dh_prev = recurrent_grad(da, weight_hh, m, dy_prev)
+                if keep_hs is not None:
+                    dh_prev.addcmul_(dh, keep_hs[t])
+                dh = dh_prev
+            _accumulate_sums(sums, d_ap_buf[span], c_prev[span], c_tilde[span], p)
+            if d_a_chunk:
+                torch.stack(d_a_chunk[::-1], out=d_ap_buf[span])
     d_a_buf = d_ap_buf  # (T, B, 4H): delta a_t
 
     if not needs[3]:

@@ -217,6 +217,31 @@ def test_gru_and_minimal_gru_keep_the_step_path():
     assert isinstance(DeepTransition(RNNCell(3, 4, dtype=D), 2, torch.tanh)._fused_transition(), Transition)
 
 
+def test_float16_and_subclassed_cells_keep_the_step_path():
+    """float16, which the kernels do not compute in, and a subclass, whose step the kernel would replace."""
+
+    class DoubledLSTMCell(LSTMCell):
+        def step(self, xp_t, state, **kw):
+            y, (h, c) = super().step(xp_t, state, **kw)
+            return 2 * y, LSTMState(2 * h, c)
+
+    half = DeepTransition(LSTMCell(3, 4), 1, torch.tanh).half()
+    assert half._fused_transition() is None
+    x = torch.randn(5, 2, 3).half()
+    ys, _ = half.scan(x, half.initial_state(2, dtype=torch.float16))
+    want, _ = scan_steps(half, x, half.initial_state(2, dtype=torch.float16))
+    assert ys.dtype == torch.float16
+    torch.testing.assert_close(ys, want, rtol=0, atol=2e-3)  # one input matmul against one a step: rounding
+    assert isinstance(DeepTransition(LSTMCell(3, 4), 1, torch.tanh).bfloat16()._fused_transition(), Transition)
+
+    sub = DeepTransition(DoubledLSTMCell(3, 4, dtype=D), 1, torch.tanh)
+    assert sub._fused_transition() is None
+    x = torch.randn(5, 2, 3, dtype=D)
+    ys, _ = sub.scan(x, sub.initial_state(2))
+    want, _ = scan_steps(sub, x, sub.initial_state(2))
+    torch.testing.assert_close(ys, want, rtol=0, atol=1e-12)
+
+
 @pytest.mark.parametrize(
     "activation",
     [torch.tanh, F.tanh, nn.Tanh(), torch.relu, F.relu, nn.ReLU(), torch.sigmoid, F.sigmoid, nn.Sigmoid()],

@@ -13,6 +13,9 @@ from rnnkit.cells.rnn import RNNCell
 from rnnkit.cells.state import State, state_leaves, unflatten_state
 from rnnkit.kernels.transition import Transition, activation_name
 
+# The dtypes the scan kernels compute in; others (float16) keep the step path.
+_KERNEL_DTYPES = (torch.float32, torch.float64, torch.bfloat16)
+
 
 class DeepTransition(RecurrentCell):
     r"""An MLP on the path from :math:`h_{t-1}` to the wrapped cell's recurrent input (seed 002, ways 2 and 3).
@@ -100,9 +103,9 @@ class DeepTransition(RecurrentCell):
         Otherwise the steps run one at a time under autograd. When the wrapped cell takes its input
         projection ready-made (a ``ProjectedInputCell``: every built-in cell), the projections of all
         steps are one matmul before the loop instead of one small matmul and one module call a step.
-        Measured around an LSTM cell, H 256, 100 steps: 24% less time at batch 1 in inference, 21-23% less
-        at batch 1 and 8 in training, the same at batch 32 (H 512); 4-8% more in training at batch 64,
-        where the projections' gradient arrives as one more (T, B, 4H) buffer to fill.
+        Measured around an LSTM cell (then on this path), H 256, 100 steps: 24% less time at batch 1 in
+        inference, 21-23% less at batch 1 and 8 in training, the same at batch 32 (H 512); 4-8% more in
+        training at batch 64, where the projections' gradient arrives as one more (T, B, 4H) buffer to fill.
         """
         fused = self._fused_transition()
         if fused is not None:
@@ -114,17 +117,22 @@ class DeepTransition(RecurrentCell):
 
     def _fused_transition(self) -> Transition | None:
         """The MLP as the wrapped cell's kernel takes it, or None where no kernel runs it (another cell, an
-        LSTM with projection, an activation other than tanh, relu, sigmoid).
+        LSTM with projection, an activation other than tanh, relu, sigmoid, a dtype the kernels do not take
+        such as float16).
 
         A kernel can run the MLP where its cell reads ``h_{t-1}`` only through the recurrent product, which
         then takes ``h'_{t-1}``: the simple RNN, and the LSTM (whose memory bypasses the MLP). A GRU's or
         minimal GRU's ``h_{t-1}`` also enters the interpolation that makes ``h_t`` (``z_t h_{t-1}``,
         ``(1 - gamma_u) h_{t-1}``), where the step path gives the cell ``h'_{t-1}`` too; their kernels take
         ``h_{t-1}`` there and in its backward, so these cells keep the step path. An LSTM with projection
-        has no kernel at all.
+        has no kernel at all. The cell's class must be exactly ``RNNCell`` or ``LSTMCell``: a subclass may
+        change the step the kernel would replace.
         """
         name = activation_name(self.activation)
-        kernel_runs_it = isinstance(self.cell, RNNCell) or isinstance(self.cell, LSTMCell) and not self.cell.proj_size
+        cell_type = type(self.cell)
+        kernel_runs_it = (cell_type is RNNCell or (cell_type is LSTMCell and not self.cell.proj_size)) and (
+            self.cell.weight_hh.dtype in _KERNEL_DTYPES
+        )
         if name is None or not kernel_runs_it:
             return None
         layers = tuple(self.transition)

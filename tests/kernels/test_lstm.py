@@ -298,15 +298,10 @@ def test_bad_shapes_are_named(change, message):
         lstm_scan(**args, **kwargs)
 
 
-# The deep transition (rnnkit.kernels.transition) inside the scan: (depth, skip, activation) forms, and the
-# option combinations they run with (none, each alone, all).
-FORMS = [(1, False, "tanh"), (1, True, "relu"), (2, False, "sigmoid"), (2, True, "tanh"), (2, True, "relu")]
+# The deep transition (rnnkit.kernels.transition) inside the scan: the shared (depth, skip, activation)
+# forms, and the option combinations they run with (none, each alone, all).
+FORMS, form_id = shared.FORMS, shared.form_id
 FEW_COMBOS = [COMBOS[0], *(COMBOS[1 << k] for k in range(len(OPTIONS))), COMBOS[-1]]
-
-
-def form_id(form) -> str:
-    depth, skip, activation = form
-    return f"{activation}-L{depth}" + ("-skip" if skip else "")
 
 
 @pytest.mark.parametrize("form", FORMS, ids=form_id)

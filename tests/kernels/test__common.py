@@ -120,48 +120,73 @@ def two_threads():
     yield from _set_threads(2)
 
 
-def _spy_on_steps(monkeypatch, module) -> tuple[list[int], list[int]]:
-    """The thread counts seen at each call of ``torch.lerp`` (forward loops) and of the kernel's
-    ``recurrent_grad`` (backward loops)."""
-    forward, backward = [], []
-    lerp, grad = torch.lerp, module.recurrent_grad
-    monkeypatch.setattr(torch, "lerp", lambda *a, **k: forward.append(torch.get_num_threads()) or lerp(*a, **k))
-    monkeypatch.setattr(
-        module, "recurrent_grad", lambda *a, **k: backward.append(torch.get_num_threads()) or grad(*a, **k)
-    )
-    return forward, backward
+def _spy_on_steps(monkeypatch, module) -> dict[str, list[int]]:
+    """The thread counts seen in the loops' steps: at ``torch.lerp`` (elementwise, forward loops), at
+    ``torch.addmm`` and ``torch.mm`` (the forward loops' recurrent products; call ``stop_products`` before
+    backward, whose weight gradients after the loop use them too) and at the kernel's ``recurrent_grad``
+    (the backward loops' recurrent products)."""
+    seen = {"elementwise": [], "products": [], "backward products": []}
+    lerp, addmm, mm, grad = torch.lerp, torch.addmm, torch.mm, module.recurrent_grad
+
+    def spy(fn, key):
+        return lambda *a, **k: seen[key].append(torch.get_num_threads()) or fn(*a, **k)
+
+    monkeypatch.setattr(torch, "lerp", spy(lerp, "elementwise"))
+    monkeypatch.setattr(torch, "addmm", spy(addmm, "products"))
+    monkeypatch.setattr(torch, "mm", spy(mm, "products"))
+    monkeypatch.setattr(module, "recurrent_grad", spy(grad, "backward products"))
+    seen["stop_products"] = lambda: (monkeypatch.setattr(torch, "addmm", addmm), monkeypatch.setattr(torch, "mm", mm))
+    return seen
+
+
+# (sleeping, steps above the limit): threads seen by the steps' elementwise operations and by their products
+LOOP_THREADS = {
+    (False, False): (1, 1),
+    (False, True): (2, 2),
+    (True, False): (1, 1),
+    (True, True): (1, 2),  # the products alone on every thread
+}
 
 
 @pytest.mark.parametrize(("module", "scan", "gates"), KERNELS, ids=KERNEL_IDS)
-@pytest.mark.parametrize(("below", "loop_threads_seen"), [(0, 1), (1, 2)], ids=["at-limit", "above-limit"])
+@pytest.mark.parametrize("below", [0, 1], ids=["at-limit", "above-limit"])
 @pytest.mark.parametrize("sleeping", [False, True])
-def test_scan_loops_run_on_one_thread_up_to_the_limit(
-    two_threads, monkeypatch, module, scan, gates, below, loop_threads_seen, sleeping
+def test_scan_loops_run_on_the_threads_their_steps_pay_for(
+    two_threads, monkeypatch, module, scan, gates, below, sleeping
 ):
     inputs = _scan_inputs(gates)
     products = step_products(inputs["xp"].shape[1], inputs["weight_hh"])
     monkeypatch.setattr(common_module, "THREADS_SLEEP", sleeping)
     name = "LOOP_ONE_THREAD_PRODUCTS_SLEEPING" if sleeping else "LOOP_ONE_THREAD_PRODUCTS"
     monkeypatch.setattr(common_module, name, products - below)
-    forward, backward = _spy_on_steps(monkeypatch, module)
+    elementwise_threads, product_threads = LOOP_THREADS[sleeping, below == 1]
+    seen = _spy_on_steps(monkeypatch, module)
     outputs = scan(**inputs)
     assert torch.get_num_threads() == 2
+    seen["stop_products"]()
     sum(out.sum() for out in outputs).backward()
     steps = inputs["xp"].shape[0]
-    assert len(forward) >= steps and set(forward) == {loop_threads_seen}
-    assert len(backward) == steps and set(backward) == {loop_threads_seen}
+    assert len(seen["elementwise"]) >= steps and set(seen["elementwise"]) == {elementwise_threads}
+    assert len(seen["products"]) >= steps and set(seen["products"]) == {product_threads}
+    assert len(seen["backward products"]) == steps and set(seen["backward products"]) == {product_threads}
     assert torch.get_num_threads() == 2
 
 
 @pytest.mark.parametrize(("module", "scan", "gates"), KERNELS, ids=KERNEL_IDS)
 @pytest.mark.parametrize("loop", ["forward", "backward"])
-def test_scan_loops_restore_the_thread_count_after_an_exception(two_threads, monkeypatch, module, scan, gates, loop):
+@pytest.mark.parametrize("large", [False, True], ids=["small-step", "large-step"])
+def test_scan_loops_restore_the_thread_count_after_an_exception(
+    two_threads, monkeypatch, module, scan, gates, loop, large
+):
+    # small: the whole loop on one thread; large, with sleeping threads: the failing product on both
+    inside = 2 if large and loop == "backward" else 1
+
     def fail(*args, **kwargs):
-        assert torch.get_num_threads() == 1
+        assert torch.get_num_threads() == inside
         raise RuntimeError("inside the loop")
 
-    monkeypatch.setattr(common_module, "LOOP_ONE_THREAD_PRODUCTS", 1 << 40)
-    monkeypatch.setattr(common_module, "LOOP_ONE_THREAD_PRODUCTS_SLEEPING", 1 << 40)
+    monkeypatch.setattr(common_module, "THREADS_SLEEP", True)
+    monkeypatch.setattr(common_module, "LOOP_ONE_THREAD_PRODUCTS_SLEEPING", 0 if large else 1 << 40)
     inputs = _scan_inputs(gates)
     if loop == "forward":
         monkeypatch.setattr(torch, "lerp", fail)
@@ -175,11 +200,29 @@ def test_scan_loops_restore_the_thread_count_after_an_exception(two_threads, mon
     assert torch.get_num_threads() == 2
 
 
-def test_loop_threads_with_one_thread_changes_nothing(one_thread, monkeypatch):
+def test_wide_restores_the_loops_count_after_an_exception(two_threads, monkeypatch):
+    monkeypatch.setattr(common_module, "THREADS_SLEEP", True)
+    with pytest.raises(RuntimeError, match="in the product"):
+        with loop_threads(common_module.LOOP_ONE_THREAD_PRODUCTS_SLEEPING + 1) as wide:
+            with pytest.raises(RuntimeError, match="in the product"):
+                with wide:
+                    assert torch.get_num_threads() == 2
+                    raise RuntimeError("in the product")
+            assert torch.get_num_threads() == 1
+            raise RuntimeError("in the product")
+    assert torch.get_num_threads() == 2
+
+
+@pytest.mark.parametrize("sleeping", [False, True])
+@pytest.mark.parametrize("products", [0, 1 << 40], ids=["small-step", "large-step"])
+def test_loop_threads_with_one_thread_changes_nothing(one_thread, monkeypatch, sleeping, products):
+    monkeypatch.setattr(common_module, "THREADS_SLEEP", sleeping)
     calls = []
     monkeypatch.setattr(torch, "set_num_threads", calls.append)
-    with loop_threads(0):
+    with loop_threads(products) as wide:
         assert torch.get_num_threads() == 1
+        with wide:
+            assert torch.get_num_threads() == 1
     assert calls == []
 
 
@@ -187,14 +230,19 @@ def test_loop_threads_with_one_thread_changes_nothing(one_thread, monkeypatch):
 def test_loop_threads_takes_the_sleeping_limit_only_when_threads_sleep(two_threads, monkeypatch, sleeping):
     monkeypatch.setattr(common_module, "THREADS_SLEEP", sleeping)
     assert common_module.LOOP_ONE_THREAD_PRODUCTS < common_module.LOOP_ONE_THREAD_PRODUCTS_SLEEPING
-    for products, inside in (
-        (common_module.LOOP_ONE_THREAD_PRODUCTS, 1),
-        (common_module.LOOP_ONE_THREAD_PRODUCTS + 1, 1 if sleeping else 2),
-        (common_module.LOOP_ONE_THREAD_PRODUCTS_SLEEPING, 1 if sleeping else 2),
-        (common_module.LOOP_ONE_THREAD_PRODUCTS_SLEEPING + 1, 2),
+    # (multiply-adds a step, threads in the loop, threads in its products)
+    for products, inside, in_products in (
+        (common_module.LOOP_ONE_THREAD_PRODUCTS, 1, 1),
+        (common_module.LOOP_ONE_THREAD_PRODUCTS + 1, 1 if sleeping else 2, 1 if sleeping else 2),
+        (common_module.LOOP_ONE_THREAD_PRODUCTS_SLEEPING, 1 if sleeping else 2, 1 if sleeping else 2),
+        (common_module.LOOP_ONE_THREAD_PRODUCTS_SLEEPING + 1, 1 if sleeping else 2, 2),
     ):
-        with loop_threads(products):
+        with loop_threads(products) as wide:
             assert torch.get_num_threads() == inside
+            for _ in range(2):  # the context serves every step
+                with wide:
+                    assert torch.get_num_threads() == in_products
+                assert torch.get_num_threads() == inside
         assert torch.get_num_threads() == 2
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 
 import torch
 from torch import Tensor
@@ -19,35 +19,75 @@ from rnnkit.kernels.linear import bfloat16_large_weight
 # read once, as the OpenMP runtime reads it.
 THREADS_SLEEP = os.environ.get("OMP_WAIT_POLICY", "").strip().upper() == "PASSIVE"
 # Up to this many multiply-adds a step (batch x elements of weight_hh, and of a transition's layers) a
-# scan's loop runs on one thread when idle threads spin. Measured, 2 threads, T 100, H 256, layers
-# (Recurrent and rnnkit.GRU), the loop on one thread against the loop on both, inference / training
-# step: GRU 0.20M 0.80 / 0.93, 0.39M 0.71 / 0.90, 0.79M 1.01 / 0.92, 1.57M 1.05 / 1.02; peephole LSTM
-# 0.26M 0.94, 0.52M 0.96 / 0.86, 1.05M 1.00 / 0.98; RNN 0.52M 0.92 / 1.00, 1.05M 0.99 / 1.06.
+# scan's loop runs on one thread when idle threads spin; above it, all of it on every thread. Measured,
+# 2 threads, T 100, H 256, layers (Recurrent and rnnkit.GRU), the loop on one thread against the loop on
+# both, inference / training step: GRU 0.20M 0.80 / 0.93, 0.39M 0.71 / 0.90, 0.79M 1.01 / 0.92, 1.57M
+# 1.05 / 1.02; peephole LSTM 0.26M 0.94, 0.52M 0.96 / 0.86, 1.05M 1.00 / 0.98; RNN 0.52M 0.92 / 1.00,
+# 1.05M 0.99 / 1.06.
 LOOP_ONE_THREAD_PRODUCTS = 3 << 18
 # The same when idle threads sleep, where waking them costs more than the second thread gains on all
-# but large steps. Measured as above: GRU H 256 12.6M (batch 64) 0.58 / 0.73, 25.2M 0.69 / 0.86;
-# peephole LSTM H 256 16.8M (batch 64) 0.62 / 0.73; GRU H 512 18.9M 0.92 / 0.98 (two layers), 25.2M
-# 0.90 / 1.05 (two layers), H 768 21.2M 0.88 / 0.97; peephole LSTM H 512 33.6M 0.88 / 0.94 (two
-# layers). A step of fewer operations gains less: RNN 16.8M at H 512 0.90 / 1.07, at H 1024 1.20 / 1.04.
+# but large steps; above it the step's products run on every thread and the rest on one (see
+# loop_threads). Measured as above, the whole loop on one thread against the whole loop on both: GRU
+# H 256 12.6M (batch 64) 0.58 / 0.73, 25.2M 0.69 / 0.86; peephole LSTM H 256 16.8M (batch 64) 0.62 /
+# 0.73; GRU H 512 18.9M 0.92 / 0.98 (two layers), 25.2M 0.90 / 1.05 (two layers), H 768 21.2M 0.88 /
+# 0.97; peephole LSTM H 512 33.6M 0.88 / 0.94 (two layers). A step of fewer operations gains less: RNN
+# 16.8M at H 512 0.90 / 1.07, at H 1024 1.20 / 1.04.
 LOOP_ONE_THREAD_PRODUCTS_SLEEPING = 5 << 22
 
 
+class _Threads:
+    """``with wide:`` inside a loop run on ``inside`` threads: the block runs on ``count`` threads."""
+
+    __slots__ = ("count", "inside")
+
+    def __init__(self, count: int, inside: int) -> None:
+        self.count, self.inside = count, inside
+
+    def __enter__(self) -> None:
+        torch.set_num_threads(self.count)
+
+    def __exit__(self, *exc: object) -> None:
+        torch.set_num_threads(self.inside)
+
+
 @contextmanager
-def loop_threads(products: int) -> Iterator[None]:
-    """Run the block, a scan's loop through time, on one thread if its steps are small: at most
-    ``products`` multiply-adds a step (:func:`step_products`) against :data:`LOOP_ONE_THREAD_PRODUCTS`, or
-    :data:`LOOP_ONE_THREAD_PRODUCTS_SLEEPING` when ``OMP_WAIT_POLICY`` is ``PASSIVE``. With one thread set
-    already, or a larger step, nothing changes; else the previous count is restored on leaving, also
-    on an exception.
+def loop_threads(products: int) -> Iterator[AbstractContextManager[None]]:
+    """Run the block, a scan's loop through time, on the threads its steps pay for; yield ``wide``, the
+    context each step runs its recurrent products in::
+
+        with loop_threads(step_products(B, weight_hh)) as wide:
+            for t in range(T):
+                with wide:
+                    product(h, xp[t], out=a[t])
+                a[t].sigmoid_()
+
+    Steps are measured by ``products`` multiply-adds (:func:`step_products`). Up to
+    :data:`LOOP_ONE_THREAD_PRODUCTS`, or :data:`LOOP_ONE_THREAD_PRODUCTS_SLEEPING` when ``OMP_WAIT_POLICY``
+    is ``PASSIVE``, the whole loop runs on one thread, products too. A larger step with sleeping threads
+    runs its products on every thread and the rest of the loop on one; with spinning threads, all of it
+    on every thread. With one thread set already nothing changes. The count in use before is restored on
+    leaving, also on an exception (``wide`` restores the loop's one).
 
     Why. With more than one torch thread every small operation of a step (MKL's ``addmm``, elementwise
     operations past their grain size) opens an OpenMP parallel region, whose cost a small step does not
     earn back. Inference, GRU and peephole LSTM layers, T 100, H 256, ms at 1 / 2 threads before this
     rule: threads spinning (OpenMP's default), GRU batch 1 2.42 / 2.95, batch 4 3.55 / 3.29, batch 64
     34.2 / 22.8; threads sleeping (``OMP_WAIT_POLICY=PASSIVE``, which waking costs at every region) GRU
-    batch 1 2.29 / 43.9, batch 64 32.7 / 49.4, peephole LSTM batch 64 49.7 / 68.1. The whole-sequence
-    products outside the loops (the input projection, dW_hh) keep their threads, which they use well.
-    ``torch.set_num_threads`` costs about 0.2 us a switch and back.
+    batch 1 2.29 / 43.9, batch 64 32.7 / 49.4, peephole LSTM batch 64 49.7 / 68.1.
+
+    A large step's product earns its wake-up; its elementwise operations, a few microseconds each on
+    (B, 4H) rows, do not. Training steps of layers (forward and backward), 2 sleeping threads, ms with
+    the products alone on both threads / the whole loop on both / the whole loop on one: B 32, T 50,
+    I 64, H 512, two layers (33.5M a step for the LSTM): peephole LSTM 202-215 / 244-257 / 234, with
+    layer norm 244-246 / 336-344 / 261, zoneout 217 / 241, ``DeepTransition(LSTMCell)`` 246 / 271, GRU
+    151-160 / 162-164 / 165, RNN 46 / 47. At B 64, T 100, H 256 (16.8M), under the sleeping limit, the
+    products gain at most what their wake-ups cost, products alone on both / the whole loop on one: GRU
+    95 / 83, RNN 38 / 27, peephole LSTM 130 / 126, with layer norm 162 / 167. With spinning threads the
+    elementwise operations gain from the second thread too, products alone on both / the whole loop on
+    both: B 64, H 256, GRU 73 / 68, peephole LSTM 110 / 104, with layer norm 134 / 124, zoneout 132 /
+    109; B 32, H 512, two layers, GRU 130 / 131, peephole LSTM 182 / 193, with layer norm 213 / 203,
+    zoneout 194 / 194. The whole-sequence products outside the loops (the input projection, dW_hh) keep
+    their threads, which they use well. ``torch.set_num_threads`` costs about 0.2 us a switch and back.
 
     ``torch.set_num_threads`` reaches beyond the calling Python thread: it also sets the process-wide count
     that a Python thread takes at its first torch operation, so a thread starting torch work while such a
@@ -56,12 +96,13 @@ def loop_threads(products: int) -> Iterator[None]:
     """
     threads = torch.get_num_threads()
     limit = LOOP_ONE_THREAD_PRODUCTS_SLEEPING if THREADS_SLEEP else LOOP_ONE_THREAD_PRODUCTS
-    if threads == 1 or products > limit:
-        yield
+    if threads == 1 or (products > limit and not THREADS_SLEEP):
+        yield nullcontext()
         return
+    wide: AbstractContextManager[None] = _Threads(threads, 1) if products > limit else nullcontext()
     torch.set_num_threads(1)
     try:
-        yield
+        yield wide
     finally:
         torch.set_num_threads(threads)
 

@@ -140,14 +140,16 @@ def _forward(xp, h0, weight_hh, bias_hn, keep, recurrent_mask, *, save: bool):
     xp = xp.detach()
     x_rz, x_n = xp[..., : 2 * H].unbind(0), xp[..., 2 * H :].unbind(0)
     ks = keep.unbind(0) if keep is not None else None
-    with loop_threads(step_products(B, weight_hh)):
+    with loop_threads(step_products(B, weight_hh)) as wide:
         for t in range(T):
             h_in = hs[t] if m is None else hs[t] * m
-            torch.addmm(x_rz[t], h_in, w_rz_t, out=rz[t]).sigmoid_()  # [r, z]
-            if b_hn is None:
-                torch.mm(h_in, w_n_t, out=hn[t])  # h_n
-            else:
-                torch.addmm(b_hn, h_in, w_n_t, out=hn[t])  # h_n + b_hn
+            with wide:
+                torch.addmm(x_rz[t], h_in, w_rz_t, out=rz[t])  # [a_r, a_z]
+                if b_hn is None:
+                    torch.mm(h_in, w_n_t, out=hn[t])  # h_n
+                else:
+                    torch.addmm(b_hn, h_in, w_n_t, out=hn[t])  # h_n + b_hn
+            rz[t].sigmoid_()  # [r, z]
             torch.addcmul(x_n[t], r[t], hn[t], out=n[t]).tanh_()  # n
             torch.lerp(n[t], hs[t], z[t], out=hs[t + 1])  # h~ = (1 - z) * n + z * h_{t-1}
             if ks is not None:
@@ -181,10 +183,11 @@ def _forward_bfloat16(xp, h0, weight_hh, bias_hn, keep, recurrent_mask):
     g_rz, g_n, x_rz, x_n, r, z = g[:, : 2 * H], g[:, 2 * H :], x[:, : 2 * H], x[:, 2 * H :], rz[:, :H], rz[:, H:]
     xs = xp.detach().unbind(0)
     ks = keep.to(torch.float32).unbind(0) if keep is not None else None
-    with loop_threads(step_products(B, weight_hh)):
+    with loop_threads(step_products(B, weight_hh)) as wide:
         for t in range(T):
             h_in = hs[t] if m is None else hs[t] * m
-            product(h_in, out=g)
+            with wide:
+                product(h_in, out=g)
             x.copy_(xs[t])
             torch.add(x_rz, g_rz, out=rz).sigmoid_()  # [r, z]
             torch.addcmul(x_n, r, g_n, out=n).tanh_()  # n
@@ -225,7 +228,7 @@ class _GRUScan(torch.autograd.Function):
         dys_t = dys.unbind(0)
         ks = keep.unbind(0) if keep is not None else None
         dh = dys_t[T - 1] + dh_T
-        with loop_threads(step_products(B, weight_hh)):
+        with loop_threads(step_products(B, weight_hh)) as wide:
             for t in range(T - 1, -1, -1):
                 dht = dh if ks is None else torch.addcmul(dh, dh, ks[t], value=-1)  # dh~ = (1 - k) * dh
                 torch.addcmul(dht, dht, z[t], value=-1, out=dxn[t])  # dh~ * (1 - z)
@@ -235,7 +238,8 @@ class _GRUScan(torch.autograd.Function):
                 torch.sub(hs[t], n[t], out=dxz[t]).mul_(dht)  # dx_z before its factor z (1 - z)
                 _SIGMOID_BACKWARD(d_rz[t], rz[t], grad_input=d_rz[t])  # both factors: dx_r, dx_z
                 # dh_{t-1} = dL/dys_{t-1} + m * ([dx_r, dx_z, dh_n] W_hh) + z * dh~ + k * dh
-                back = recurrent_grad(d_nrz[t], w_nrz, m, dys_t[t - 1] if t > 0 else None)
+                with wide:
+                    back = recurrent_grad(d_nrz[t], w_nrz, m, dys_t[t - 1] if t > 0 else None)
                 back.addcmul_(z[t], dht)
                 if ks is not None:
                     back.addcmul_(ks[t], dh)

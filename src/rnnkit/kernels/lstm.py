@@ -276,14 +276,15 @@ def _forward(
     w_cif = _stack_or_zeros(w_ci, w_cf, **kw).unsqueeze(1) if w_ci is not None or w_cf is not None else None
     a_hat_g, gates_g, rstd_g, mu_c, rstd_c = [], [], [], [], []
 
-    with loop_threads(step_products(B, weight_hh, transition.weights if transition is not None else ())):
+    with loop_threads(step_products(B, weight_hh, transition.weights if transition is not None else ())) as wide:
         for t in range(T):
             h_prev, c_prev = hs[t], cs[t]
             h_in = h_prev * m if m is not None else h_prev
-            if mlp is not None:
-                h_in = mlp.step(t, h_in)  # h'_{t-1} = T(m h_{t-1})
-            # a_t = xp_t + h'_{t-1} W_hh^T
-            product(h_in, xs[t], out=gates[t])
+            with wide:
+                if mlp is not None:
+                    h_in = mlp.step(t, h_in)  # h'_{t-1} = T(m h_{t-1})
+                # a_t = xp_t + h'_{t-1} W_hh^T
+                product(h_in, xs[t], out=gates[t])
             if gamma_g is not None:
                 # a'_t = gamma_g * LN(a_t) + beta_g, per gate block, over a_t in place. Backward keeps the
                 # norm's own output a^_t (a tensor of its own each step, taken as it is: no copy) and 1 / s_t,
@@ -494,7 +495,7 @@ def _backward(d_ys, d_h_last, d_c_last, p, s, needs, mlp):
 
     dh = dys[T - 1] + d_h_last  # delta h_T
     dc = d_c_last.clone()  # delta c_T
-    with loop_threads(step_products(B, weight_hh, mlp.weights if mlp is not None else ())):
+    with loop_threads(step_products(B, weight_hh, mlp.weights if mlp is not None else ())) as wide:
         for end in range(T, 0, -chunk):
             start = max(0, end - chunk)
             n = end - start
@@ -549,10 +550,11 @@ def _backward(d_ys, d_h_last, d_c_last, p, s, needs, mlp):
                     da = d_ap[t]
                 # delta h_{t-1} = dL/dy_{t-1} + k^h delta h_t + m J^T(delta a_t W_hh)
                 dy_prev = dys[t - 1] if t > 0 else None
-                if mlp is not None:
-                    dh_prev = mlp.step(t, torch.mm(da, weight_hh), m, dy_prev)
-                else:
-                    dh_prev = recurrent_grad(da, weight_hh, m, dy_prev)
+                with wide:
+                    if mlp is not None:
+                        dh_prev = mlp.step(t, torch.mm(da, weight_hh), m, dy_prev)
+                    else:
+                        dh_prev = recurrent_grad(da, weight_hh, m, dy_prev)
                 if keep_hs is not None:
                     dh_prev.addcmul_(dh, keep_hs[t])
                 dh = dh_prev

@@ -112,11 +112,13 @@ def _forward(xp, h0, weight_hh, keep, recurrent_mask, *, save: bool):
     gates = xp.new_empty(T if save else 1, B, 2 * H)  # (T, B, 2H): [gamma_u, c~] of every step
     ks = keep.unbind(0) if keep is not None else [None] * T
     gs, us, cs = per_step(gates, T), per_step(gates[..., :H], T), per_step(gates[..., H:], T)
-    with loop_threads(step_products(B, weight_hh)):
+    with loop_threads(step_products(B, weight_hh)) as wide:
         for x, h_prev, h, k, g, gamma_u, c_tilde in zip(
             xp.detach().unbind(0), hs[:-1], hs[1:], ks, gs, us, cs
         ):
-            torch.addmm(x, h_prev if m is None else h_prev * m, w_t, out=g)  # [a_u, a_c]
+            h_in = h_prev if m is None else h_prev * m
+            with wide:
+                torch.addmm(x, h_in, w_t, out=g)  # [a_u, a_c]
             gamma_u.sigmoid_()
             c_tilde.tanh_()
             torch.lerp(h_prev, c_tilde, gamma_u, out=h)  # h~ = gamma_u * c~ + (1 - gamma_u) * h_{t-1}
@@ -145,10 +147,11 @@ def _forward_bfloat16(xp, h0, weight_hh, keep, recurrent_mask):
     gamma_u, c_tilde = a[:, :H], a[:, H:]
     xs = xp.detach().unbind(0)
     ks = keep.to(torch.float32).unbind(0) if keep is not None else None
-    with loop_threads(step_products(B, weight_hh)):
+    with loop_threads(step_products(B, weight_hh)) as wide:
         for t in range(T):
             h_in = hs[t] if m is None else hs[t] * m
-            product(h_in, xs[t], out=a)  # [a_u, a_c]
+            with wide:
+                product(h_in, xs[t], out=a)  # [a_u, a_c]
             gamma_u.sigmoid_()
             c_tilde.tanh_()
             torch.lerp(states[t], c_tilde, gamma_u, out=states[t + 1])  # h~ = gamma_u * c~ + (1 - gamma_u) * h_{t-1}
@@ -186,7 +189,7 @@ class _MinimalGRUScan(torch.autograd.Function):
         dys_t = dys.unbind(0)
         ks = keep.unbind(0) if keep is not None else None
         dh = dys_t[T - 1] + dh_T
-        with loop_threads(step_products(B, weight_hh)):
+        with loop_threads(step_products(B, weight_hh)) as wide:
             for t in range(T - 1, -1, -1):
                 dht = dh if ks is None else torch.addcmul(dh, dh, ks[t], value=-1)  # dh~ = (1 - k) * dh
                 torch.sub(cs[t], hs[t], out=da_us[t]).mul_(dht)  # dh~ * (c~ - h_{t-1})
@@ -194,7 +197,8 @@ class _MinimalGRUScan(torch.autograd.Function):
                 torch.mul(dht, us[t], out=da_cs[t])  # dh~ * gamma_u
                 _TANH_BACKWARD(da_cs[t], cs[t], grad_input=da_cs[t])  # da_c
                 # dh_{t-1} = dL/dys_{t-1} + m * (da_t W_hh) + (1 - gamma_u) * dh~ + k * dh
-                back = recurrent_grad(das[t], w, m, dys_t[t - 1] if t > 0 else None)
+                with wide:
+                    back = recurrent_grad(das[t], w, m, dys_t[t - 1] if t > 0 else None)
                 back.add_(dht).addcmul_(us[t], dht, value=-1)
                 if ks is not None:
                     back.addcmul_(ks[t], dh)

@@ -151,13 +151,15 @@ def _forward(xp, h0, weight_hh, nonlinearity, keep, recurrent_mask, transition, 
     h_tildes = per_step(h_tilde_buf, T) if keep is not None else hs[1:]
     xs = xp.detach().unbind(0)
     ks = keep.unbind(0) if keep is not None else None
-    with loop_threads(step_products(B, weight_hh, transition.weights if transition is not None else ())):
+    with loop_threads(step_products(B, weight_hh, transition.weights if transition is not None else ())) as wide:
         for t in range(T):
             h_prev = hs[t]
             h_in = h_prev if m is None else h_prev * m
-            if mlp is not None:
-                h_in = mlp.step(t, h_in)  # h'_{t-1} = TR(h_{t-1} * m)
-            act_(torch.addmm(xs[t], h_in, w_t, out=h_tildes[t]))  # h~ = act(xp_t + h'_{t-1} W_hh^T)
+            with wide:
+                if mlp is not None:
+                    h_in = mlp.step(t, h_in)  # h'_{t-1} = TR(h_{t-1} * m)
+                torch.addmm(xs[t], h_in, w_t, out=h_tildes[t])  # a = xp_t + h'_{t-1} W_hh^T
+            act_(h_tildes[t])  # h~ = act(a)
             if ks is not None:
                 torch.lerp(h_tildes[t], h_prev, ks[t], out=hs[t + 1])  # h_t = k * h_{t-1} + (1 - k) * h~
     if not save:
@@ -191,12 +193,14 @@ def _forward_bfloat16(xp, h0, weight_hh, nonlinearity, keep, recurrent_mask, tra
         states = alternating(state_buf, T + 1)
         ks = keep.to(torch.float32).unbind(0)
     xs = xp.detach().unbind(0)
-    with loop_threads(step_products(B, weight_hh, transition.weights if transition is not None else ())):
+    with loop_threads(step_products(B, weight_hh, transition.weights if transition is not None else ())) as wide:
         for t in range(T):
             h_in = hs[t] if m is None else hs[t] * m
-            if mlp is not None:
-                h_in = mlp.step(t, h_in)  # h'_{t-1} = TR(h_{t-1} * m), in bfloat16
-            act_(product(h_in, xs[t], out=h_tilde))  # h~ = act(xp_t + h'_{t-1} W_hh^T)
+            with wide:
+                if mlp is not None:
+                    h_in = mlp.step(t, h_in)  # h'_{t-1} = TR(h_{t-1} * m), in bfloat16
+                product(h_in, xs[t], out=h_tilde)  # a = xp_t + h'_{t-1} W_hh^T
+            act_(h_tilde)  # h~ = act(a)
             if keep is not None:
                 torch.lerp(h_tilde, states[t], ks[t], out=states[t + 1])  # h_t = k * h_{t-1} + (1 - k) * h~
                 hs[t + 1].copy_(states[t + 1])
@@ -246,7 +250,7 @@ class _RNNScan(torch.autograd.Function):
         das, h_tildes, dys_t = per_step(da_buf, T), per_step(h_tilde_buf, T), dys.unbind(0)
         ks = keep.unbind(0) if keep is not None else None
         dh = dys_t[T - 1] + dh_T
-        with loop_threads(step_products(B, weight_hh, mlp.weights if mlp is not None else ())):
+        with loop_threads(step_products(B, weight_hh, mlp.weights if mlp is not None else ())) as wide:
             for t in range(T - 1, -1, -1):
                 dht = dh if ks is None else torch.addcmul(dh, dh, ks[t], value=-1)  # dh~ = (1 - k) * dh
                 if ctx.tanh:
@@ -255,10 +259,11 @@ class _RNNScan(torch.autograd.Function):
                     _THRESHOLD_BACKWARD(dht, h_tildes[t], 0, grad_input=das[t])  # da_t = dh~ * [h~ > 0]
                 # dh_{t-1} = dL/dys_{t-1} + m * J^T(da_t W_hh) + k * dh
                 dy_prev = dys_t[t - 1] if t > 0 else None
-                if mlp is not None:
-                    back = mlp.step(t, torch.mm(das[t], w), m, dy_prev)
-                else:
-                    back = recurrent_grad(das[t], w, m, dy_prev)
+                with wide:
+                    if mlp is not None:
+                        back = mlp.step(t, torch.mm(das[t], w), m, dy_prev)
+                    else:
+                        back = recurrent_grad(das[t], w, m, dy_prev)
                 if ks is not None:
                     back.addcmul_(ks[t], dh)
                 dh = back

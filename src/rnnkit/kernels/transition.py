@@ -217,7 +217,7 @@ class TransitionBackward:
     def grads(self, h0: Tensor, ys: Tensor, m: Tensor | None, needs: tuple[bool, ...]) -> list[Tensor | None]:
         """delta W_1, delta b_1, delta W_2, ... (None where ``needs``, in the same order, is False).
 
-        ``h0`` and ``ys`` (T, B, R) are the kernel's initial state and outputs: u_0 = m h_{t-1} over the
+        ``h0`` (B, R) and ``ys`` (T, B, R) are the kernel's initial state and outputs: u_0 = m h_{t-1} over the
         steps is h_0 then ys_1 .. ys_{T-1}, masked."""
         T, B, R = self.h_prime.shape
         grads: list[Tensor | None] = []

@@ -24,6 +24,13 @@ def make_transition(depth, skip, activation, R, *, bias=True, seed=0) -> Transit
     return Transition(weights, biases, activation, skip)
 
 
+def test_transitions_compare_by_identity():
+    """Comparing two transitions does not compare their tensors (whose truth value is ambiguous)."""
+    a = make_transition(1, False, "tanh", 3)
+    b = a.with_tensors(a.tensors())
+    assert a == a and a != b and len({a, b, a}) == 2
+
+
 @pytest.mark.parametrize(
     ("fn", "name"),
     [

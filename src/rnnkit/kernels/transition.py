@@ -76,9 +76,11 @@ def activation_name(fn: Callable[[Tensor], Tensor]) -> str | None:
     return _MODULES.get(type(fn))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Transition:
     """The transition MLP as a scan kernel takes it (equations in the module docstring).
+
+    Compared and hashed by identity: equality of its tensors has no single truth value.
 
     Attributes:
         weights: W_1 .. W_L, (R, R) each, ``nn.Linear``'s layout (out, in).

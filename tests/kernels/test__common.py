@@ -9,7 +9,7 @@ import rnnkit.kernels.lstm as lstm_module
 import rnnkit.kernels.minimal_gru as minimal_gru_module
 import rnnkit.kernels.rnn as rnn_module
 from rnnkit.kernels._common import (
-    alternating, bfloat16_in_float32, check_scan, loop_threads, recurrent_grad, step_products, to_float32,
+    alternating, bfloat16_in_float32, check_dtypes, check_scan, loop_threads, recurrent_grad, step_products, to_float32,
     weight_grad_t,
 )
 
@@ -258,3 +258,24 @@ def test_step_products_counts_the_recurrent_weight_and_the_layers():
     w, layers = torch.zeros(G * H, H), [torch.zeros(H, H), torch.zeros(H, H)]
     assert step_products(B, w) == B * G * H * H
     assert step_products(B, w, layers) == B * (G * H * H + 2 * H * H)
+
+
+@pytest.mark.parametrize(("module", "scan", "gates"), KERNELS, ids=KERNEL_IDS)
+@pytest.mark.parametrize("odd", ["recurrent_mask", "keep", "weight_hh"])
+def test_scan_rejects_a_tensor_of_another_dtype_naming_it(module, scan, gates, odd):
+    """bfloat16 inputs with one float32 tensor: a TypeError naming it and its dtype, before any product."""
+    inputs = {k: v.detach().bfloat16() for k, v in _scan_inputs(gates).items()}
+    inputs["recurrent_mask"] = torch.ones_like(inputs["h0"])
+    name = "keep_h" if odd == "keep" and gates == 4 else odd
+    inputs[name] = inputs[name].float()
+    with pytest.raises(TypeError, match=rf"{scan.__name__}: all tensors must share one dtype.* {name} float32"):
+        scan(**inputs)
+
+
+def test_check_dtypes_names_every_tensor_and_the_allowed_dtypes():
+    x, y = torch.zeros(1, dtype=torch.float16), torch.zeros(1, dtype=torch.float16)
+    check_dtypes("k", {"x": x, "y": y, "z": None})  # one dtype, no restriction
+    with pytest.raises(TypeError, match=r"^k: all tensors must share one dtype; got x float16, y float32$"):
+        check_dtypes("k", {"x": x, "y": y.float()})
+    with pytest.raises(TypeError, match=r"^k: all tensors must share one dtype of float32, float64; got x float16, y"):
+        check_dtypes("k", {"x": x, "y": y}, (torch.float32, torch.float64))

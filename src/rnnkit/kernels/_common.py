@@ -174,6 +174,22 @@ def check_scan(
     return steps, batch, hidden
 
 
+def check_dtypes(
+    kernel: str, named: dict[str, Tensor | None], allowed: Sequence[torch.dtype] | None = None
+) -> None:
+    """Check the given tensors (by argument name, None skipped) share one dtype, one of ``allowed`` if given.
+
+    A mixed call would otherwise fail deep inside a product (oneDNN: "could not create a primitive
+    descriptor") or silently promote; the error names every tensor's dtype.
+    """
+    dtypes = {name: value.dtype for name, value in named.items() if value is not None}
+    first = next(iter(dtypes.values()))
+    if any(dtype != first for dtype in dtypes.values()) or (allowed is not None and first not in allowed):
+        listed = ", ".join(f"{name} {str(dtype).removeprefix('torch.')}" for name, dtype in dtypes.items())
+        one_of = f" of {', '.join(str(d).removeprefix('torch.') for d in allowed)}" if allowed is not None else ""
+        raise TypeError(f"{kernel}: all tensors must share one dtype{one_of}; got {listed}")
+
+
 def check_vector(kernel: str, name: str, value: Tensor | None, size: int) -> None:
     """Check an optional per-unit parameter has shape ``(size,)``."""
     if value is not None and tuple(value.shape) != (size,):

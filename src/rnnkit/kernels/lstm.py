@@ -87,8 +87,8 @@ from torch import Tensor
 from torch.autograd.function import once_differentiable
 
 from rnnkit.kernels._common import (
-    alternating, bfloat16_in_float32, check_scan, check_vector, loop_threads, needs_grad, per_step, recurrent_grad,
-    step_products, to_float32, weight_grad_t,
+    alternating, bfloat16_in_float32, check_dtypes, check_scan, check_vector, loop_threads, needs_grad, per_step,
+    recurrent_grad, step_products, to_float32, weight_grad_t,
 )
 from rnnkit.kernels.linear import prepacked_linear
 from rnnkit.kernels.transition import Transition, TransitionBackward, TransitionForward, check_transition
@@ -170,11 +170,8 @@ def lstm_scan(
         ln_gates_weight, ln_gates_bias, ln_cell_weight, ln_cell_bias,
         keep_h, keep_c, recurrent_mask,
     )  # fmt: skip
-    named = dict(zip(_ARGUMENTS, args))
-    named |= {f"transition[{k}]": value for k, value in enumerate(layers)}
-    dtypes = {name: value.dtype for name, value in named.items() if value is not None}
-    if len(set(dtypes.values())) > 1 or xp.dtype not in (torch.float32, torch.float64, torch.bfloat16):
-        raise TypeError(f"{_KERNEL}: all tensors must share one dtype of float32, float64, bfloat16; got {dtypes}")
+    named = dict(zip(_ARGUMENTS, args)) | {f"transition[{k}]": value for k, value in enumerate(layers)}
+    check_dtypes(_KERNEL, named, (torch.float32, torch.float64, torch.bfloat16))
     training = needs_grad(*args[:11], *layers)
     in_float32 = xp.dtype == torch.bfloat16 and (
         training or bfloat16_in_float32(xp, weight_hh, BFLOAT16_IN_FLOAT32_PRODUCTS)

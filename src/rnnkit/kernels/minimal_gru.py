@@ -48,8 +48,8 @@ import torch
 from torch.autograd.function import once_differentiable
 
 from rnnkit.kernels._common import (
-    alternating, bfloat16_in_float32, check_scan, loop_threads, needs_grad, per_step, recurrent_grad, step_products,
-    to_float32, weight_grad_t,
+    alternating, bfloat16_in_float32, check_dtypes, check_scan, loop_threads, needs_grad, per_step, recurrent_grad,
+    step_products, to_float32, weight_grad_t,
 )
 from rnnkit.kernels.linear import prepacked_linear
 
@@ -84,10 +84,11 @@ def minimal_gru_scan(
         recurrent_mask: (B, H) float mask multiplying h_{t-1} where it enters the recurrent matmul
             (variational dropout). Not differentiated.
 
-    Returns:
+    All tensors share one dtype. Returns:
         ys (T, B, H), the state after every step, and h_T (B, H).
     """
     check_scan(_KERNEL, xp, h0, weight_hh, 2, recurrent_mask, keep=keep)
+    check_dtypes(_KERNEL, {"xp": xp, "h0": h0, "weight_hh": weight_hh, "keep": keep, "recurrent_mask": recurrent_mask})
     training = needs_grad(xp, h0, weight_hh)
     in_float32 = bfloat16_in_float32(xp, weight_hh, BFLOAT16_IN_FLOAT32_PRODUCTS, training=training)
     if in_float32:

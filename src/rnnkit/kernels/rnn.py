@@ -58,8 +58,8 @@ import torch
 from torch.autograd.function import once_differentiable
 
 from rnnkit.kernels._common import (
-    alternating, bfloat16_in_float32, check_scan, loop_threads, needs_grad, per_step, recurrent_grad, step_products,
-    to_float32, weight_grad_t,
+    alternating, bfloat16_in_float32, check_dtypes, check_scan, loop_threads, needs_grad, per_step, recurrent_grad,
+    step_products, to_float32, weight_grad_t,
 )
 from rnnkit.kernels.linear import prepacked_linear
 from rnnkit.kernels.transition import Transition, TransitionBackward, TransitionForward, check_transition
@@ -113,10 +113,7 @@ def rnn_scan(
         check_transition(_KERNEL, transition, hidden)
     layers = transition.tensors() if transition is not None else []  # W_1, b_1, W_2, ...
     named = {"xp": xp, "h0": h0, "weight_hh": weight_hh, "keep": keep, "recurrent_mask": recurrent_mask}
-    named |= {f"transition[{k}]": value for k, value in enumerate(layers)}
-    dtypes = {name: value.dtype for name, value in named.items() if value is not None}
-    if len(set(dtypes.values())) > 1:
-        raise TypeError(f"{_KERNEL}: all tensors must share one dtype, got {dtypes}")
+    check_dtypes(_KERNEL, named | {f"transition[{k}]": value for k, value in enumerate(layers)})
     training = needs_grad(xp, h0, weight_hh, *layers)
     # A transition's layers are products of the recurrent one's size: the same limits hold for them.
     in_float32 = bfloat16_in_float32(xp, weight_hh, BFLOAT16_IN_FLOAT32_PRODUCTS, training=training)

@@ -39,9 +39,8 @@ kernel's :math:`h_0` and outputs, which it keeps anyway).
 
 Precision: the layers' products run in the dtype of the kernel's recurrent product, and :math:`\phi` in
 the dtype the kernel gives (``elementwise``, by default the same). In a bfloat16 loop each :math:`z_k` is
-rounded to bfloat16 once by its product. ``lstm_scan``'s bfloat16 loop (inference with a large product)
-keeps :math:`u_k` in bfloat16. ``rnn_scan``'s bfloat16 inference loop runs :math:`\phi` in float32, as its
-own nonlinearity, and rounds :math:`u_k` to bfloat16 only as the next product's input (and
+rounded to bfloat16 once by its product. The bfloat16 inference loops of ``lstm_scan`` and ``rnn_scan``
+run :math:`\phi` in float32, as their own nonlinearities, and round :math:`u_k` to bfloat16 only as the next product's input (and
 :math:`h'_{t-1}`, with skip the float32 sum, as the recurrent product's): bfloat16's tanh costs 28 us at
 batch 64, R 256, float32's 5 us and the two casts 5 us. Everywhere else (float32, float64, bfloat16 run
 in float32, bfloat16 training) the whole pass runs in the dtype of the loop.

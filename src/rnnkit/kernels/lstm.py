@@ -92,7 +92,9 @@ from rnnkit.kernels._common import (
     recurrent_grad, step_products, to_float32, weight_grad_t,
 )
 from rnnkit.kernels.linear import prepacked_linear
-from rnnkit.kernels.transition import Transition, TransitionBackward, TransitionForward, check_transition
+from rnnkit.kernels.transition import (
+    Transition, TransitionBackward, TransitionForward, check_transition, layer_weights,
+)  # fmt: skip
 
 _KERNEL = "lstm_scan"
 _ARGUMENTS = (
@@ -182,7 +184,7 @@ def lstm_scan(
         layers = to_float32(*layers)
     if training:
         # the transition's tensors are arguments of their own, so that autograd routes their gradients
-        form = (transition.activation, transition.skip) if transition is not None else None
+        form = transition.form if transition is not None else None
         ys, h_last, c_last = _LSTMScan.apply(*args, ln_eps, form, *layers)
     else:
         if transition is not None:
@@ -275,7 +277,7 @@ def _forward(
     w_cif = _stack_or_zeros(w_ci, w_cf, **kw).unsqueeze(1) if w_ci is not None or w_cf is not None else None
     a_hat_g, gates_g, rstd_g, mu_c, rstd_c = [], [], [], [], []
 
-    with loop_threads(step_products(B, weight_hh, transition.weights if transition is not None else ())) as wide:
+    with loop_threads(step_products(B, weight_hh, layer_weights(transition))) as wide:
         for t in range(T):
             h_prev, c_prev = hs[t], cs[t]
             h_in = h_prev * m if m is not None else h_prev
@@ -368,7 +370,7 @@ class _LSTMScan(torch.autograd.Function):
     @staticmethod
     def forward(ctx, xp, h0, c0, weight_hh, w_ci, w_cf, w_co, gamma_g, beta_g, gamma_c, beta_c,
                 keep_h, keep_c, m, eps, form, *layers):  # fmt: skip
-        transition = Transition(tuple(layers[0::2]), tuple(layers[1::2]), *form) if form is not None else None
+        transition = Transition.from_form(form, layers) if form is not None else None
         ys, h_last, c_last, saved = _forward(
             xp, h0, c0, weight_hh, w_ci, w_cf, w_co, gamma_g, beta_g, gamma_c, beta_c,
             keep_h, keep_c, m, eps, save=True, transition=transition,
@@ -390,10 +392,9 @@ class _LSTMScan(torch.autograd.Function):
         s = dict(zip(_SAVED, tensors[len(_PARAMS) : at]))
         s["ln_steps"] = tensors[at : at + ctx.ln_steps]
         rest = tensors[at + ctx.ln_steps :]  # the transition's tensors, then what its forward kept
-        mlp = None
-        if ctx.form is not None:
-            n = len(ctx.needs_input_grad) - _LAYERS_AT  # W_1, b_1, ...
-            mlp = TransitionBackward(Transition(tuple(rest[0:n:2]), tuple(rest[1:n:2]), *ctx.form), list(rest[n:]))
+        n = len(ctx.needs_input_grad) - _LAYERS_AT  # W_1, b_1, ...
+        transition = Transition.from_form(ctx.form, rest[:n]) if ctx.form is not None else None
+        mlp = TransitionBackward(transition, list(rest[n:])) if transition is not None else None
         grads, layer_grads = _backward(d_ys, d_h_last, d_c_last, p, s, ctx.needs_input_grad, mlp)
         return (*grads, None, None, None, None, None, *layer_grads)
 
@@ -494,7 +495,7 @@ def _backward(d_ys, d_h_last, d_c_last, p, s, needs, mlp):
 
     dh = dys[T - 1] + d_h_last  # delta h_T
     dc = d_c_last.clone()  # delta c_T
-    with loop_threads(step_products(B, weight_hh, mlp.weights if mlp is not None else ())) as wide:
+    with loop_threads(step_products(B, weight_hh, layer_weights(mlp))) as wide:
         for end in range(T, 0, -chunk):
             start = max(0, end - chunk)
             n = end - start

@@ -62,7 +62,9 @@ from rnnkit.kernels._common import (
     step_products, to_float32, weight_grad_t,
 )
 from rnnkit.kernels.linear import prepacked_linear
-from rnnkit.kernels.transition import Transition, TransitionBackward, TransitionForward, check_transition
+from rnnkit.kernels.transition import (
+    Transition, TransitionBackward, TransitionForward, check_transition, layer_weights,
+)  # fmt: skip
 
 _KERNEL = "rnn_scan"
 # Up to this many multiply-adds a step (batch x H x H) bfloat16 runs in float32 (in inference only if the
@@ -122,7 +124,7 @@ def rnn_scan(
         layers = to_float32(*layers)
     if training:
         # the transition's tensors are arguments of their own, so that autograd routes their gradients
-        form = (transition.activation, transition.skip) if transition is not None else None
+        form = transition.form if transition is not None else None
         ys, h_T = _RNNScan.apply(xp, h0, weight_hh, nonlinearity, keep, recurrent_mask, form, *layers)
     else:
         if transition is not None:
@@ -148,7 +150,7 @@ def _forward(xp, h0, weight_hh, nonlinearity, keep, recurrent_mask, transition, 
     h_tildes = per_step(h_tilde_buf, T) if keep is not None else hs[1:]
     xs = xp.detach().unbind(0)
     ks = keep.unbind(0) if keep is not None else None
-    with loop_threads(step_products(B, weight_hh, transition.weights if transition is not None else ())) as wide:
+    with loop_threads(step_products(B, weight_hh, layer_weights(transition))) as wide:
         for t in range(T):
             h_prev = hs[t]
             h_in = h_prev if m is None else h_prev * m
@@ -190,7 +192,7 @@ def _forward_bfloat16(xp, h0, weight_hh, nonlinearity, keep, recurrent_mask, tra
         states = alternating(state_buf, T + 1)
         ks = keep.to(torch.float32).unbind(0)
     xs = xp.detach().unbind(0)
-    with loop_threads(step_products(B, weight_hh, transition.weights if transition is not None else ())) as wide:
+    with loop_threads(step_products(B, weight_hh, layer_weights(transition))) as wide:
         for t in range(T):
             h_in = hs[t] if m is None else hs[t] * m
             with wide:
@@ -210,10 +212,6 @@ _TANH_BACKWARD = torch.ops.aten.tanh_backward.grad_input
 _THRESHOLD_BACKWARD = torch.ops.aten.threshold_backward.grad_input
 
 
-# Where the transition's tensors start among _RNNScan's arguments: after xp .. recurrent_mask and form.
-_LAYERS_AT = 7
-
-
 class _RNNScan(torch.autograd.Function):
     """Forward loop and hand-written backward through time (equations in the module docstring).
 
@@ -223,7 +221,7 @@ class _RNNScan(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, xp, h0, weight_hh, nonlinearity, keep, recurrent_mask, form, *layers):
-        transition = Transition(tuple(layers[0::2]), tuple(layers[1::2]), *form) if form is not None else None
+        transition = Transition.from_form(form, layers) if form is not None else None
         ys, h_T, (h_tildes, mlp_saved) = _forward(
             xp, h0, weight_hh, nonlinearity, keep, recurrent_mask, transition, save=True
         )
@@ -237,17 +235,16 @@ class _RNNScan(torch.autograd.Function):
     def backward(ctx, dys, dh_T):
         h0, ys, h_tilde_buf, weight_hh, keep, m, *rest = ctx.saved_tensors
         need = ctx.needs_input_grad
-        mlp = None
-        if ctx.form is not None:
-            n = len(need) - _LAYERS_AT  # W_1, b_1, ...; then what the transition's forward kept
-            mlp = TransitionBackward(Transition(tuple(rest[0:n:2]), tuple(rest[1:n:2]), *ctx.form), rest[n:])
+        n = len(need) - _LAYERS_AT  # W_1, b_1, ...; then what the transition's forward kept
+        transition = Transition.from_form(ctx.form, rest[:n]) if ctx.form is not None else None
+        mlp = TransitionBackward(transition, rest[n:]) if transition is not None else None
         T, B, H = h_tilde_buf.shape
         w = weight_hh.contiguous()
         da_buf = torch.empty_like(h_tilde_buf)  # (T, B, H); da_t = dxp_t
         das, h_tildes, dys_t = per_step(da_buf, T), per_step(h_tilde_buf, T), dys.unbind(0)
         ks = keep.unbind(0) if keep is not None else None
         dh = dys_t[T - 1] + dh_T
-        with loop_threads(step_products(B, weight_hh, mlp.weights if mlp is not None else ())) as wide:
+        with loop_threads(step_products(B, weight_hh, layer_weights(transition))) as wide:
             for t in range(T - 1, -1, -1):
                 dht = dh if ks is None else torch.addcmul(dh, dh, ks[t], value=-1)  # dh~ = (1 - k) * dh
                 if ctx.tanh:
@@ -270,3 +267,7 @@ class _RNNScan(torch.autograd.Function):
             dw = mlp.recurrent_weight_grad(da_buf) if mlp is not None else weight_grad_t(h0, ys, da_buf, m).t()
         layer_grads = mlp.grads(h0, ys, m, need[_LAYERS_AT:]) if mlp is not None else []
         return da_buf if need[0] else None, dh if need[1] else None, dw, None, None, None, None, *layer_grads
+
+
+# Where the transition's tensors start among _RNNScan's arguments: after those its forward names (ctx aside).
+_LAYERS_AT = _RNNScan.forward.__code__.co_argcount - 1

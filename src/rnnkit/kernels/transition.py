@@ -48,14 +48,14 @@ in float32, bfloat16 training) the whole pass runs in the dtype of the loop.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from rnnkit.kernels._common import per_step, weight_grad_t
+from rnnkit.kernels._common import per_step, recurrent_grad, weight_grad_t
 from rnnkit.kernels.linear import prepacked_linear
 
 ACTIVATIONS = ("tanh", "relu", "sigmoid")
@@ -93,13 +93,29 @@ class Transition:
     activation: str = "tanh"
     skip: bool = False
 
+    @property
+    def form(self) -> tuple[str, bool]:
+        """``(activation, skip)``: what a kernel's autograd function takes besides :meth:`tensors`."""
+        return self.activation, self.skip
+
+    @classmethod
+    def from_form(cls, form: tuple[str, bool], tensors: Sequence[Tensor | None]) -> Transition:
+        """The transition of this :attr:`form` over ``tensors``, given in the order of :meth:`tensors`."""
+        return cls(tuple(tensors[0::2]), tuple(tensors[1::2]), *form)
+
     def tensors(self) -> list[Tensor | None]:
         """W_1, b_1, W_2, b_2, ...: the order in which a kernel's autograd function takes them."""
         return [t for pair in zip(self.weights, self.biases) for t in pair]
 
-    def with_tensors(self, tensors: list[Tensor | None]) -> Transition:
+    def with_tensors(self, tensors: Sequence[Tensor | None]) -> Transition:
         """The same transition over other tensors, given in the order of :meth:`tensors`."""
-        return Transition(tuple(tensors[0::2]), tuple(tensors[1::2]), self.activation, self.skip)
+        return Transition.from_form(self.form, tensors)
+
+
+def layer_weights(transition: Transition | TransitionBackward | None) -> tuple[Tensor, ...]:
+    """W_1 .. W_L of a transition (or of its backward pass), none without one: the products a step adds to
+    the recurrent one (:func:`rnnkit.kernels._common.step_products`)."""
+    return transition.weights if transition is not None else ()
 
 
 def check_transition(kernel: str, transition: Transition, size: int) -> None:
@@ -195,13 +211,9 @@ class TransitionBackward:
             d_z = self.d_zs[k][t].mul_(d_u)  # delta z_k = delta u_k phi'(u_k)
             d_u = torch.mm(d_z, self.weights[k])  # delta u_{k-1} = delta z_k W_k
         d_z = self.d_zs[0][t].mul_(d_u)
-        # delta u_0 = delta z_1 W_1 (+ delta h' with skip), with dL/dy_{t-1} folded in where no mask intervenes
-        if self.skip:
-            d_u0 = torch.addmm(d_h_prime, d_z, self.weights[0])
-        elif m is None and dy_prev is not None:
-            return torch.addmm(dy_prev, d_z, self.weights[0])
-        else:
-            d_u0 = torch.mm(d_z, self.weights[0])
+        if not self.skip:
+            return recurrent_grad(d_z, self.weights[0], m, dy_prev)  # delta u_0 = delta z_1 W_1, masked, + dL/dy
+        d_u0 = torch.addmm(d_h_prime, d_z, self.weights[0])  # delta u_0 = delta z_1 W_1 + delta h'
         if m is not None:
             d_u0.mul_(m)
         if dy_prev is not None:

@@ -5,7 +5,7 @@ matmul; gate order i, f, g, o as ``torch.nn.LSTM``; :math:`\odot` is the element
 
 .. math::
 
-    h'_{t-1} &= \mathcal{T}(m \odot h_{t-1})                     && m: \text{recurrent mask, else } 1 \\
+    h'_{t-1} &= \mathrm{MLP}(m \odot h_{t-1})                   && m: \text{recurrent mask, else } 1 \\
     a_t &= xp_t + h'_{t-1} W_{hh}^T \\
     a'_t &= \gamma_g \odot \mathrm{LN}(a_t) + \beta_g             && \text{each gate block over its H units; else } a'_t = a_t \\
     i_t &= \sigma(a'_i + w_{ci} \odot c_{t-1}), \quad f_t = \sigma(a'_f + w_{cf} \odot c_{t-1}), \quad g_t = \tanh(a'_g) \\
@@ -19,7 +19,7 @@ matmul; gate order i, f, g, o as ``torch.nn.LSTM``; :math:`\odot` is the element
         \quad y_t = h_t                                           && \text{no keep: } k = 0
 
 The keep masks ``k`` carry the state over unchanged where 1: zoneout, and steps past a sequence's length.
-:math:`\mathcal{T}` is the identity, or with a ``transition`` the deep-transition MLP of
+:math:`\mathrm{MLP}` is the identity, or with a ``transition`` the deep-transition MLP of
 :mod:`rnnkit.kernels.transition` (``DeepTransition`` around this cell): the memory :math:`c_{t-1}` and the
 keep masks' :math:`h_{t-1}` bypass it.
 
@@ -283,7 +283,7 @@ def _forward(
             h_in = h_prev * m if m is not None else h_prev
             with wide:
                 if mlp is not None:
-                    h_in = mlp.step(t, h_in)  # h'_{t-1} = T(m h_{t-1})
+                    h_in = mlp.step(t, h_in)  # h'_{t-1} = MLP(m h_{t-1})
                 # a_t = xp_t + h'_{t-1} W_hh^T
                 product(h_in, xs[t], out=gates[t])
             if gamma_g is not None:

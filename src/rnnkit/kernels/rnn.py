@@ -4,13 +4,13 @@ through time written by hand.
 Forward, for t = 1..T (``m`` is the recurrent mask, 1 if not given; ``k_t`` is the keep mask, 0 if
 not given; ``act`` is tanh or relu)::
 
-    h'_{t-1} = TR(h_{t-1} * m)                   TR: the identity, or a deep transition (below)
+    h'_{t-1} = MLP(h_{t-1} * m)                  MLP: the identity, or a deep transition (below)
     a_t = xp_t + h'_{t-1} W_hh^T                 xp_t = x_t W_ih^T + b_ih + b_hh
     h~  = act(a_t)
     h_t = k_t * h_{t-1} + (1 - k_t) * h~          ys_t = h_t
 
 With a ``transition`` (``DeepTransition`` around this cell: Pascanu et al.'s DT-RNN, and DT(S)-RNN with
-skip), TR is its MLP (:mod:`rnnkit.kernels.transition`). The cell reads h_{t-1} only through the
+skip), MLP is the transition's network (:mod:`rnnkit.kernels.transition`). The cell reads h_{t-1} only through the
 recurrent product, so the MLP's output replaces it there alone; the keep mask mixes h_{t-1} itself.
 
 Backward, for t = T..1. ``dh_t`` is the gradient reaching h_t: dL/dys_t plus what step t+1 sent back
@@ -156,7 +156,7 @@ def _forward(xp, h0, weight_hh, nonlinearity, keep, recurrent_mask, transition, 
             h_in = h_prev if m is None else h_prev * m
             with wide:
                 if mlp is not None:
-                    h_in = mlp.step(t, h_in)  # h'_{t-1} = TR(h_{t-1} * m)
+                    h_in = mlp.step(t, h_in)  # h'_{t-1} = MLP(h_{t-1} * m)
                 torch.addmm(xs[t], h_in, w_t, out=h_tildes[t])  # a = xp_t + h'_{t-1} W_hh^T
             act_(h_tildes[t])  # h~ = act(a)
             if ks is not None:
@@ -197,7 +197,7 @@ def _forward_bfloat16(xp, h0, weight_hh, nonlinearity, keep, recurrent_mask, tra
             h_in = hs[t] if m is None else hs[t] * m
             with wide:
                 if mlp is not None:
-                    h_in = mlp.step(t, h_in)  # h'_{t-1} = TR(h_{t-1} * m), in bfloat16
+                    h_in = mlp.step(t, h_in)  # h'_{t-1} = MLP(h_{t-1} * m), in bfloat16
                 product(h_in, xs[t], out=h_tilde)  # a = xp_t + h'_{t-1} W_hh^T
             act_(h_tilde)  # h~ = act(a)
             if keep is not None:

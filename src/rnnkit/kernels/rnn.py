@@ -10,8 +10,9 @@ not given; ``act`` is tanh or relu)::
     h_t = k_t * h_{t-1} + (1 - k_t) * h~          ys_t = h_t
 
 With a ``transition`` (``DeepTransition`` around this cell: Pascanu et al.'s DT-RNN, and DT(S)-RNN with
-skip), MLP is the transition's network (:mod:`rnnkit.kernels.transition`). The cell reads h_{t-1} only through the
-recurrent product, so the MLP's output replaces it there alone; the keep mask mixes h_{t-1} itself.
+skip), MLP is the transition's network (:mod:`rnnkit.kernels.transition`). The cell reads h_{t-1} only
+through the recurrent product, so the MLP's output replaces it there alone; the keep mask mixes h_{t-1}
+itself.
 
 Backward, for t = T..1. ``dh_t`` is the gradient reaching h_t: dL/dys_t plus what step t+1 sent back
 (and dL/dh_T at the last step)::
@@ -75,8 +76,10 @@ _KERNEL = "rnn_scan"
 # 0.87x) and beyond (4.2M: H 256 batch 64 0.72-0.78x, H 512 batch 16 0.68x). A one-row scan of a weight of
 # 590K elements (H 768) takes the bfloat16 loop: 0.78x against 1.15x. Training (a step, forward and
 # backward), the bfloat16 loop against bfloat16 run in float32: 1.12x at 1.0M (H 256 batch 16; H 512 batch
-# 4: 1.63x), 0.66x at 2.1M (H 256 batch 32; H 512 batch 8: 1.10x).
-BFLOAT16_IN_FLOAT32_PRODUCTS = 1 << 21
+# 4: 1.63x), 0.66x at 2.1M (H 256 batch 32; H 512 batch 8: 1.10x). The limit sits between the last point
+# where float32 was faster (1.0M) and 2.1M, which takes the bfloat16 loop: level in inference, faster
+# in training (H 256: batch 24 and below in float32, 32 in bfloat16).
+BFLOAT16_IN_FLOAT32_PRODUCTS = 3 << 19
 NONLINEARITIES = ("tanh", "relu")
 
 

@@ -178,8 +178,10 @@ def assert_bfloat16_loop_close_to_float32(module, scan: Scan, inputs: dict, monk
 
 def assert_bfloat16_loop_takes_the_packed_product(module, scan: Scan, inputs: dict, monkeypatch) -> torch.Tensor | None:
     """Above its limit a bfloat16 inference scan multiplies through prepacked_linear with the bfloat16 weight,
-    packed once for the batch and called at every step, on the oneDNN route. Returns the bias it was packed
-    with. ``inputs`` are bfloat16 keyword arguments."""
+    packed once for the batch and called at every step, on the oneDNN route (forced: this CPU's native
+    bfloat16 support is not what is tested). Returns the bias it was packed with. ``inputs`` are bfloat16
+    keyword arguments."""
+    monkeypatch.setattr(linear_module, "onednn_bfloat16", lambda: True)
     monkeypatch.setattr(module, "BFLOAT16_IN_FLOAT32_PRODUCTS", 0)
     calls = spy_on_prepacked_linear(monkeypatch, module)
     T, B = inputs["xp"].shape[:2]
@@ -211,8 +213,9 @@ def assert_bfloat16_training_runs_in_bfloat16(module, scan: Scan, inputs: dict, 
 def assert_large_bfloat16_weight_runs_in_bfloat16_at_one_row(module, scan: Scan, inputs: dict, monkeypatch) -> None:
     """A weight whose float32 copy would not fit the cache takes the bfloat16 inference loop even for one row:
     with ``BFLOAT16_LARGE_WEIGHT`` one above the weight's elements the loop runs in float32, at them in bfloat16
-    through oneDNN, close to the float32 scan. ``inputs`` are bfloat16 keyword arguments; the first row of the
-    batch is taken."""
+    through oneDNN (the route forced, whatever this CPU's native bfloat16 support), close to the float32 scan.
+    ``inputs`` are bfloat16 keyword arguments; the first row of the batch is taken."""
+    monkeypatch.setattr(linear_module, "onednn_bfloat16", lambda: True)
     rows = ("xp", "h0", "c0", "keep", "keep_h", "keep_c", "recurrent_mask")  # (.., B, .) each
     one_row = {k: v[..., :1, :] if k in rows else v for k, v in detached(inputs).items()}
     seen = []

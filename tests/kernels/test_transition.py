@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from rnnkit.kernels.linear import prepacked_linear
+from rnnkit.kernels import linear as linear_module
 from rnnkit.kernels.transition import (
     Transition, TransitionBackward, TransitionForward, activation_name, check_transition,
 )  # fmt: skip
@@ -119,9 +119,10 @@ def test_inference_keeps_one_row_a_layer():
 
 
 @pytest.mark.parametrize("skip", [False, True])
-def test_activation_in_float32_under_bfloat16_weights(skip):
-    """elementwise=float32: each product rounded to bfloat16 once, phi in float32, u_k rounded to bfloat16 as the
-    next product's input, h' (with skip the float32 sum) rounded once; h' in bfloat16."""
+def test_activation_in_float32_under_bfloat16_weights(skip, monkeypatch):
+    """elementwise=float32 on the oneDNN route: each product rounded to bfloat16 once, phi in float32, u_k rounded
+    to bfloat16 as the next product's input, h' (with skip the float32 sum) rounded once; h' in bfloat16."""
+    monkeypatch.setattr(linear_module, "onednn_bfloat16", lambda: True)
     B, R = 4, 8
     transition = make_transition(2, skip, "tanh", R)
     transition = transition.with_tensors([t.bfloat16() for t in transition.tensors()])
@@ -130,7 +131,8 @@ def test_activation_in_float32_under_bfloat16_weights(skip):
     got = forward.step(0, u_0)
     u = u_0
     for W_k, b_k in zip(transition.weights, transition.biases):
-        z = prepacked_linear(W_k, B)(u, b_k.expand(B, R).contiguous())  # (B, R) in bfloat16
+        # exact in float64 (8 products of bfloat16 numbers, then the bias), rounded once, as oneDNN's accumulator
+        z = (u.double() @ W_k.double().T + b_k.double()).float().bfloat16()  # (B, R)
         u = torch.tanh(z.float())
         if W_k is not transition.weights[-1]:
             u = u.bfloat16()

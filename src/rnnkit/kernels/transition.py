@@ -38,10 +38,12 @@ each weight one matmul over the T*B stacked rows (for k = 1, :math:`u_0 = m \odo
 kernel's :math:`h_0` and outputs, which it keeps anyway).
 
 Precision: the layers' products run in the dtype of the kernel's recurrent product, and :math:`\phi` in
-the dtype the kernel gives (``elementwise``, by default the same). In a bfloat16 loop each :math:`z_k` is
-rounded to bfloat16 once by its product. The bfloat16 inference loops of ``lstm_scan`` and ``rnn_scan``
-run :math:`\phi` in float32, as their own nonlinearities, and round :math:`u_k` to bfloat16 only as the next product's input (and
-:math:`h'_{t-1}`, with skip the float32 sum, as the recurrent product's): bfloat16's tanh costs 28 us at
+the dtype the kernel gives (``elementwise``, by default the same). In a bfloat16 loop on the oneDNN route
+(a CPU with native bfloat16, :func:`rnnkit.kernels.linear.onednn_bfloat16`) each :math:`z_k` is rounded
+to bfloat16 once by its product; on MKL's route the product runs in float32 and, with :math:`\phi` in
+float32, :math:`z_k` is not rounded. The bfloat16 inference loops of ``lstm_scan`` and ``rnn_scan`` run
+:math:`\phi` in float32, as their own nonlinearities, and round :math:`u_k` to bfloat16 only as the next
+product's input (and :math:`h'_{t-1}`, with skip the float32 sum, as the recurrent product's): bfloat16's tanh costs 28 us at
 batch 64, R 256, float32's 5 us and the two casts 5 us. Everywhere else (float32, float64, bfloat16 run
 in float32, bfloat16 training) the whole pass runs in the dtype of the loop.
 """

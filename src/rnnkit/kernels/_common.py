@@ -123,8 +123,9 @@ def bfloat16_in_float32(xp: Tensor, weight_hh: Tensor, max_products: int, *, tra
     multiply-adds a step (batch rows x elements of ``weight_hh``), and, in inference, its weight is not
     large (:func:`rnnkit.kernels.linear.bfloat16_large_weight`).
 
-    A small bfloat16 product is slower than the same product in float32 (one row of H = 256 against a
-    (3H, H) weight: 40 us in MKL's bfloat16 path, 14 us in oneDNN's, 8 us in float32 plus the casts), and
+    A small bfloat16 product is slower than the same product in float32 (one row of H = 256 against the
+    GRU's (768, 256) weight, one thread: 38-42 us in MKL's bfloat16 path, 21 us in oneDNN's with the
+    weight packed, 8-12 us in float32, 11-13 us with the casts), and
     so are the bfloat16 elementwise operations of the gates; casting the inputs up once and the outputs
     back down once costs far less. Where the products grow, bfloat16's faster arithmetic takes over. The
     limit depends on how a kernel computes in bfloat16, so each kernel measures and names its own. A

@@ -52,7 +52,7 @@ with a small recurrent product (at most ``BFLOAT16_IN_FLOAT32_PRODUCTS`` multipl
 whole in float32, the inputs cast up once and ys, h_T cast back to bfloat16 (by autograd for the
 gradients), except in inference with a weight of at least
 :data:`rnnkit.kernels.linear.BFLOAT16_LARGE_WEIGHT` elements, which takes the bfloat16 loop at any
-batch. A oneDNN call costs about 13 us whatever its size, more than bfloat16 saves on a small product:
+batch. A oneDNN call costs at least 14 us (one row, 16 x 16 weight), more than bfloat16 saves on a small product:
 at batch 1 (768 x 256 weight) 21.4 us a step against 7.8 us for MKL's float32 product, so a bfloat16
 scan of one row stays about 1.05x the float32 time (the casts).
 """

@@ -13,7 +13,7 @@ faster depends on the dtype and the CPU vendor:
 - float32 on other x86 CPUs (AMD EPYC): MKL dispatches to its AVX2 code while oneDNN uses AVX-512,
   about twice the GFLOP/s.
 - a single row (batch 1): MKL, whose matrix-vector path has the least overhead (a oneDNN call costs
-  about 13 us whatever its size), except for a large bfloat16 weight (:data:`BFLOAT16_LARGE_WEIGHT`),
+  at least 14 us: one row against a 16 x 16 weight), except for a large bfloat16 weight (:data:`BFLOAT16_LARGE_WEIGHT`),
   whose float32 copy no longer fits in the L2 cache.
 
 ``F.linear`` is the fallback whenever the operator is missing or the dtype is not one oneDNN takes
@@ -57,7 +57,7 @@ def _intel_cpu() -> bool:
 # multiplies, 4 bytes an element) then exceeds this machine's 2 MB L2 cache, and reading it from memory
 # at every step costs more than oneDNN's bfloat16 call. Measured, one row, one thread, float32 against
 # bfloat16: (1152, 384) 22 us against 26 us; (1024, 512) 38 against 28; (1536, 512) 98 against 49;
-# (1024, 1024) 148 against 82. (The kernels' (3H, H) weights at H = 256: 8 against 22.)
+# (1024, 1024) 148 against 82. (The GRU's (768, 256) weight at H = 256: 8-12 against 21.)
 BFLOAT16_LARGE_WEIGHT = 1 << 19
 
 
@@ -131,8 +131,8 @@ def prepacked_linear(weight: Tensor, rows: int, bias: Tensor | None = None) -> C
         return product
 
     # (in, out): MKL's fastest layout for x @ W^T. bfloat16 is cast up: MKL's bfloat16 path is slower
-    # than its float32 one at the row counts and weights that reach here (one row: 46 us vs 11 us for
-    # H = 256).
+    # than its float32 one at the row counts and weights that reach here (one row against the LSTM's
+    # (1024, 256) weight at H = 256: 46 us against 10; the GRU's (768, 256): 38-42 against 8-12).
     compute = torch.float32 if weight.dtype == torch.bfloat16 else weight.dtype
     weight_t = weight.t().to(compute).contiguous()
     bias_c = bias.to(compute) if bias is not None else None

@@ -39,7 +39,7 @@ float32 and back. A scan with a small recurrent product (at most ``BFLOAT16_IN_F
 multiply-adds a step) runs whole in float32, the inputs cast up once and ys, h_T cast back to bfloat16
 (by autograd for the gradients), except in inference with a weight of at least
 :data:`rnnkit.kernels.linear.BFLOAT16_LARGE_WEIGHT` elements, which takes the bfloat16 loop at any
-batch. A oneDNN call costs about 13 us whatever its size, more than bfloat16 saves on a small product.
+batch. A oneDNN call costs at least 14 us (one row, 16 x 16 weight), more than bfloat16 saves on a small product.
 """
 
 from __future__ import annotations

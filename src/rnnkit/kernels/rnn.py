@@ -42,8 +42,8 @@ written, in bfloat16 (MKL's bfloat16 products): a training step of the kernel at
 small recurrent product (at most ``BFLOAT16_IN_FLOAT32_PRODUCTS`` multiply-adds a step) runs whole in
 float32, the inputs cast up once and ys, h_T cast back to bfloat16 (by autograd for the gradients),
 except in inference with a weight of at least :data:`rnnkit.kernels.linear.BFLOAT16_LARGE_WEIGHT`
-elements, which takes the bfloat16 loop at any batch. A oneDNN call costs about 13 us whatever its
-size, more than bfloat16 saves on a small product: at batch 1 (256 x 256 weight) 18.6 us a step against
+elements, which takes the bfloat16 loop at any batch. A oneDNN call costs at least 14 us (one row,
+16 x 16 weight), more than bfloat16 saves on a small product: at batch 1 (256 x 256 weight) 18.6 us a step against
 3.6 us for MKL's float32 product, so a bfloat16 scan of one row stays about 1.1x the float32 time (the
 casts). A transition's layers are (H, H) products like the recurrent one and follow its dtype, and its
 limits; in the bfloat16 inference loop their activation runs in float32 too

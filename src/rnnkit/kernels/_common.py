@@ -93,6 +93,13 @@ def loop_threads(products: int) -> Iterator[AbstractContextManager[None]]:
     that a Python thread takes at its first torch operation, so a thread starting torch work while such a
     loop runs gets one thread, and keeps it. (A thread that ran torch operations before keeps its own
     count: OpenMP's is per thread. Measured with torch 2.13 on OpenMP.)
+
+    It also does more than set OpenMP's count (PyTorch's ``aten/src/ATen/ParallelOpenMP.cpp``): it sets
+    MKL's thread count (``mkl_set_num_threads_local``) and clears oneDNN's (ideep's) cache of forward
+    convolution primitives (``mkldnn::clear_computation_cache``, as they hold the thread count). A model
+    mixing convolutions with these kernels on several threads therefore rebuilds its convolution
+    primitives at its first convolution after each scan whose loop switched counts (never with one
+    thread set, or with spinning threads above the limit, where nothing is switched).
     """
     threads = torch.get_num_threads()
     limit = LOOP_ONE_THREAD_PRODUCTS_SLEEPING if THREADS_SLEEP else LOOP_ONE_THREAD_PRODUCTS

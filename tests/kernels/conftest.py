@@ -150,6 +150,19 @@ def as_float32(inputs: dict) -> dict:
     }
 
 
+def spy_on_transition_forward(monkeypatch, module) -> list:
+    """Record each TransitionForward the kernel ``module`` makes as ``(save, elementwise)``."""
+    calls = []
+    real = module.TransitionForward
+
+    def spy(transition, steps, batch, *, save, elementwise=None):
+        calls.append((save, elementwise))
+        return real(transition, steps, batch, save=save, elementwise=elementwise)
+
+    monkeypatch.setattr(module, "TransitionForward", spy)
+    return calls
+
+
 def spy_on_prepacked_linear(monkeypatch, module) -> list:
     """Record each ``prepacked_linear(weight, rows, bias)`` of the kernel ``module`` as ``(weight.dtype, rows,
     bias)`` and each call of the product it returns as "step"."""

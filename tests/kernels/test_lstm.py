@@ -354,23 +354,10 @@ def test_transition_without_biases():
     assert_matches_reference(args, kwargs)
 
 
-def spy_on_transition_forward(monkeypatch) -> list:
-    """Record each TransitionForward the kernel makes as ``(save, elementwise)``."""
-    calls = []
-    real = lstm_module.TransitionForward
-
-    def spy(transition, steps, batch, *, save, elementwise=None):
-        calls.append((save, elementwise))
-        return real(transition, steps, batch, save=save, elementwise=elementwise)
-
-    monkeypatch.setattr(lstm_module, "TransitionForward", spy)
-    return calls
-
-
 @pytest.mark.parametrize("combo", [COMBOS[0], COMBOS[-1]], ids=combo_id)
 def test_transition_inference_equals_training_and_keeps_one_row(combo, monkeypatch):
     args, kwargs = make_inputs(7, 3, 4, combo, dtype=torch.float32, seed=17, transition=(2, True, "tanh"))
-    saves = spy_on_transition_forward(monkeypatch)
+    saves = shared.spy_on_transition_forward(monkeypatch, lstm_module)
     trained = lstm_scan(**args, **kwargs)
     with torch.no_grad():
         inferred = lstm_scan(**args, **kwargs)
@@ -395,7 +382,7 @@ def test_transition_bfloat16_inference_close_to_float32(combo, monkeypatch):
     """The bfloat16 inference loop runs the transition's activation in float32, as its gates, and stays close to
     the float32 scan of the same numbers."""
     monkeypatch.setattr(lstm_module, "BFLOAT16_IN_FLOAT32_PRODUCTS", 0)  # the bfloat16 loop itself
-    calls = spy_on_transition_forward(monkeypatch)
+    calls = shared.spy_on_transition_forward(monkeypatch, lstm_module)
     args, kwargs = make_inputs(4, 8, 16, combo, dtype=torch.bfloat16, seed=19, transition=(2, True, "tanh"))
     args32, kwargs32 = as_float32(args, kwargs)
     with torch.no_grad():

@@ -231,24 +231,11 @@ def test_transition_without_biases():
     shared.assert_all_close(got, transition_outputs_and_grads(reference, "tanh", args, transition))
 
 
-def spy_on_transition_forward(monkeypatch) -> list:
-    """Record each TransitionForward the kernel makes as ``(save, elementwise)``."""
-    calls = []
-    real = rnn_module.TransitionForward
-
-    def spy(transition, steps, batch, *, save, elementwise=None):
-        calls.append((save, elementwise))
-        return real(transition, steps, batch, save=save, elementwise=elementwise)
-
-    monkeypatch.setattr(rnn_module, "TransitionForward", spy)
-    return calls
-
-
 @pytest.mark.parametrize("keep", [None, "full"])
 def test_transition_inference_equals_training_and_saves_nothing(keep, monkeypatch):
     """Inference keeps one scratch row a layer (save=False) and gives bit for bit what training gives."""
     args, transition = transition_inputs(torch.float32, keep, True, (2, True, "tanh"))
-    calls = spy_on_transition_forward(monkeypatch)
+    calls = shared.spy_on_transition_forward(monkeypatch, rnn_module)
     shared.assert_inference_equals_training(rnn_scan, **args, transition=transition)
     assert calls == [(True, None), (False, None)]
 
@@ -280,7 +267,7 @@ BFLOAT16_FORMS = [(2, True, "tanh"), (2, False, "relu"), (2, False, "sigmoid")]
 def test_transition_bfloat16_inference_close_to_float32(form, monkeypatch):
     """The bfloat16 inference loop runs the transition's activation in float32, and stays close to the float32
     scan of the same numbers (each product rounds its result to bfloat16)."""
-    calls = spy_on_transition_forward(monkeypatch)
+    calls = shared.spy_on_transition_forward(monkeypatch, rnn_module)
     scan = functools.partial(transition_scan, form=form)
     shared.assert_bfloat16_loop_close_to_float32(rnn_module, scan, bfloat16_transition_inputs(form), monkeypatch)
     assert calls == [(False, torch.float32), (False, None)]  # the bfloat16 loop, then the float32 scan

@@ -242,6 +242,15 @@ def alternating(buffer: Tensor, steps: int) -> list[Tensor]:
     return [rows[t % 2] for t in range(steps)]
 
 
+def float32_state(h0: Tensor, steps: int) -> list[Tensor]:
+    """The state of a bfloat16 inference loop in float32: ``steps + 1`` views taking turns over two rows,
+    the first holding ``h0``. The gates and the state run in float32 on it; each step's ``h_t`` is then
+    rounded to bfloat16 once, into the outputs."""
+    buffer = torch.empty(2, *h0.shape, dtype=torch.float32, device=h0.device)  # h_{t-1} and h_t, taking turns
+    buffer[0] = h0
+    return alternating(buffer, steps + 1)
+
+
 def recurrent_grad(d_gates: Tensor, weight_hh: Tensor, m: Tensor | None, dy_prev: Tensor | None) -> Tensor:
     """``dL/dys_{t-1} + m * (d_gates W_hh)``: the gradient reaching ``h_{t-1}`` through the recurrent matmul.
 

@@ -63,7 +63,7 @@ import torch
 from torch.autograd.function import once_differentiable
 
 from rnnkit.kernels._common import (
-    alternating, bfloat16_in_float32, check_dtypes, check_scan, check_vector, loop_threads, needs_grad, per_step,
+    bfloat16_in_float32, check_dtypes, check_scan, check_vector, float32_state, loop_threads, needs_grad, per_step,
     recurrent_grad, step_products, to_float32, weight_grad_t,
 )
 from rnnkit.kernels.linear import prepacked_linear
@@ -177,9 +177,7 @@ def _forward_bfloat16(xp, h0, weight_hh, bias_hn, keep, recurrent_mask):
     product = prepacked_linear(weight_hh.detach(), B, bias)  # product(h, out=g): g = h W_hh^T + [0, 0, b_hn]
     ys = xp.new_empty(T, B, H)  # (T, B, H)
     hs = [h0.detach(), *ys.unbind(0)]  # hs[t] = h_t in bfloat16: the products' inputs, and the outputs
-    state_buf = torch.empty(2, B, H, **kw)  # h_{t-1} and h_t in float32, taking turns
-    state_buf[0] = h0
-    states = alternating(state_buf, T + 1)
+    states = float32_state(h0, T)  # h_{t-1} and h_t in float32, taking turns
     g = torch.empty(B, H3, **kw)  # [h_r, h_z, h_n + b_hn]
     x = torch.empty(B, H3, **kw)  # xp_t
     rz = torch.empty(B, 2 * H, **kw)  # [r, z]

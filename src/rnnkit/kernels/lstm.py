@@ -88,8 +88,8 @@ from torch import Tensor
 from torch.autograd.function import once_differentiable
 
 from rnnkit.kernels._common import (
-    alternating, bfloat16_in_float32, check_dtypes, check_scan, check_vector, loop_threads, needs_grad, per_step,
-    recurrent_grad, step_products, to_float32, weight_grad_t,
+    alternating, bfloat16_in_float32, check_dtypes, check_scan, check_vector, float32_state, loop_threads,
+    needs_grad, per_step, recurrent_grad, step_products, to_float32, weight_grad_t,
 )
 from rnnkit.kernels.linear import prepacked_linear
 from rnnkit.kernels.transition import (
@@ -235,12 +235,7 @@ def _forward(
     ys = torch.empty(T, B, H, dtype=xp.dtype, device=xp.device)  # (T, B, H)
     hs = [h0, *ys.unbind(0)]
     # The state in the compute dtype: the same tensors, or for bfloat16 two float32 rows taking turns.
-    if compute == xp.dtype:
-        hs_state = hs
-    else:
-        hs_state_buf = torch.empty(2, B, H, **kw)
-        hs_state_buf[0] = h0
-        hs_state = alternating(hs_state_buf, T + 1)
+    hs_state = hs if compute == xp.dtype else float32_state(h0, T)
     if save:
         cs_buf = torch.empty(T + 1, B, H, **kw)  # (T+1, B, H): c_0 .. c_T
         cs = per_step(cs_buf, T + 1)

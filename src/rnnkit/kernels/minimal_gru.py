@@ -48,7 +48,7 @@ import torch
 from torch.autograd.function import once_differentiable
 
 from rnnkit.kernels._common import (
-    alternating, bfloat16_in_float32, check_dtypes, check_scan, loop_threads, needs_grad, per_step, recurrent_grad,
+    bfloat16_in_float32, check_dtypes, check_scan, float32_state, loop_threads, needs_grad, per_step, recurrent_grad,
     step_products, to_float32, weight_grad_t,
 )
 from rnnkit.kernels.linear import prepacked_linear
@@ -143,9 +143,7 @@ def _forward_bfloat16(xp, h0, weight_hh, keep, recurrent_mask):
     product = prepacked_linear(weight_hh.detach(), B)  # product(h, xp_t, out=a): a = xp_t + h W_hh^T
     ys = xp.new_empty(T, B, H)  # (T, B, H)
     hs = [h0.detach(), *ys.unbind(0)]  # hs[t] = h_t in bfloat16: the products' inputs, and the outputs
-    state_buf = torch.empty(2, B, H, **kw)  # h_{t-1} and h_t in float32, taking turns
-    state_buf[0] = h0
-    states = alternating(state_buf, T + 1)
+    states = float32_state(h0, T)  # h_{t-1} and h_t in float32, taking turns
     a = torch.empty(B, 2 * H, **kw)  # [a_u, a_c], then [gamma_u, c~]
     gamma_u, c_tilde = a[:, :H], a[:, H:]
     xs = xp.detach().unbind(0)

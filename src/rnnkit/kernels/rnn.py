@@ -59,7 +59,7 @@ import torch
 from torch.autograd.function import once_differentiable
 
 from rnnkit.kernels._common import (
-    alternating, bfloat16_in_float32, check_dtypes, check_scan, loop_threads, needs_grad, per_step, recurrent_grad,
+    bfloat16_in_float32, check_dtypes, check_scan, float32_state, loop_threads, needs_grad, per_step, recurrent_grad,
     step_products, to_float32, weight_grad_t,
 )
 from rnnkit.kernels.linear import prepacked_linear
@@ -189,10 +189,7 @@ def _forward_bfloat16(xp, h0, weight_hh, nonlinearity, keep, recurrent_mask, tra
     hs = [h0.detach(), *ys.unbind(0)]  # hs[t] = h_t in bfloat16: the products' inputs, and the outputs
     h_tilde = torch.empty(B, H, **kw)  # h~ in float32
     if keep is not None:
-        # The state in float32, two rows taking turns, so that a kept unit carries h exactly.
-        state_buf = torch.empty(2, B, H, **kw)
-        state_buf[0] = h0
-        states = alternating(state_buf, T + 1)
+        states = float32_state(h0, T)  # in float32, so that a kept unit carries h exactly
         ks = keep.to(torch.float32).unbind(0)
     xs = xp.detach().unbind(0)
     with loop_threads(step_products(B, weight_hh, layer_weights(transition))) as wide:

@@ -15,3 +15,13 @@ torch.set_num_threads(1)
 def _seed():
     torch.manual_seed(0)
     yield
+
+
+@pytest.fixture
+def python_loops(monkeypatch):
+    """Float32 inference through the scan kernels' Python loops, not the native ones
+    (:mod:`rnnkit.kernels.native`), for tests of those loops themselves: spies on them, bit-for-bit
+    equality with the training path."""
+    from rnnkit.kernels import native
+
+    monkeypatch.setattr(native, "runs", lambda xp: False)

@@ -352,7 +352,8 @@ def test_fused_rnn_gradcheck_with_keep_and_mask(nonlinearity, gradcheck_scan, mo
     [lambda: LSTMCell(3, 4, layer_norm=True), lambda: RNNCell(3, 4)],
     ids=["lstm-ln", "rnn"],
 )
-def test_fused_inference_records_nothing_and_equals_training(make):
+def test_fused_inference_records_nothing_and_equals_training(make, python_loops):
+    """Bit for bit through the Python loops (the native ones: tests/kernels/test_native.py)."""
     cell = _perturbed(DeepTransition(make(), 2, torch.relu, skip=True))
     x = torch.randn(5, 2, 3)
     ys, state = cell.scan(x, cell.initial_state(2))

@@ -5,10 +5,20 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import pytest
 import torch
 
 import rnnkit.kernels.linear as linear_module
 from rnnkit.kernels.transition import Transition
+
+
+
+@pytest.fixture(autouse=True)
+def _python_loops_unless_native(request):
+    """The tests here check the Python loops (the native ones have test_native.py, marked ``native``)."""
+    if request.node.get_closest_marker("native") is None:
+        request.getfixturevalue("python_loops")
+
 
 Scan = Callable[..., tuple[torch.Tensor, torch.Tensor]]
 ACTIVATIONS = {"tanh": torch.tanh, "relu": torch.relu, "sigmoid": torch.sigmoid}
@@ -202,7 +212,7 @@ def assert_bfloat16_loop_takes_the_packed_product(module, scan: Scan, inputs: di
         scan(**detached(inputs))
     (dtype, rows, bias), *steps = calls
     assert (dtype, rows) == (torch.bfloat16, B) and steps == ["step"] * T
-    assert linear_module._onednn_faster(torch.bfloat16, B, torch.device("cpu"))
+    assert linear_module.onednn_faster(torch.bfloat16, B, torch.device("cpu"))
     return bias
 
 
@@ -244,7 +254,7 @@ def assert_large_bfloat16_weight_runs_in_bfloat16_at_one_row(module, scan: Scan,
             got = scan(**one_row)
         assert seen == [loop_dtype]
     assert calls[0][:2] == (torch.bfloat16, 1)
-    assert linear_module._onednn_faster(torch.bfloat16, 1, torch.device("cpu"), numel)
+    assert linear_module.onednn_faster(torch.bfloat16, 1, torch.device("cpu"), numel)
     with torch.no_grad():
         want = scan(**as_float32(one_row))
     assert_all_close([g.float() for g in got], list(want), atol=0.05)

@@ -66,6 +66,7 @@ from rnnkit.kernels._common import (
     bfloat16_in_float32, check_dtypes, check_scan, check_vector, float32_state, loop_threads, needs_grad, per_step,
     recurrent_grad, step_products, to_float32, weight_grad_t,
 )
+from rnnkit.kernels import native
 from rnnkit.kernels.linear import prepacked_linear
 
 _KERNEL = "gru_scan"
@@ -118,6 +119,8 @@ def gru_scan(
         xp, h0, weight_hh, bias_hn, keep, recurrent_mask = to_float32(xp, h0, weight_hh, bias_hn, keep, recurrent_mask)
     if training:
         ys, h_T = _GRUScan.apply(xp, h0, weight_hh, bias_hn, keep, recurrent_mask)
+    elif native.runs(xp):
+        ys, h_T = _forward_native(xp, h0, weight_hh, bias_hn, keep, recurrent_mask)
     else:
         ys, h_T, _ = _forward(xp, h0, weight_hh, bias_hn, keep, recurrent_mask, save=False)
     return (ys.bfloat16(), h_T.bfloat16()) if in_float32 else (ys, h_T)
@@ -159,6 +162,14 @@ def _forward(xp, h0, weight_hh, bias_hn, keep, recurrent_mask, *, save: bool):
             if ks is not None:
                 torch.lerp(hs[t + 1], hs[t], ks[t], out=hs[t + 1])  # h_t = k * h_{t-1} + (1 - k) * h~
     return ys, hs[T].clone(), (ys, rz_buf, hn_buf, n_buf) if save else None
+
+
+def _forward_native(xp, h0, weight_hh, bias_hn, keep, recurrent_mask):
+    """The forward loop in C++ (:mod:`rnnkit.kernels.native`), float32 inference."""
+    with loop_threads(step_products(xp.shape[1], weight_hh)) as wide, wide:
+        return native.ops().gru_forward(
+            *native.contiguous(xp, h0), weight_hh.detach().t(), *native.contiguous(bias_hn, keep, recurrent_mask)
+        )
 
 
 def _forward_bfloat16(xp, h0, weight_hh, bias_hn, keep, recurrent_mask):

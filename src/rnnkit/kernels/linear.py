@@ -76,7 +76,7 @@ def bfloat16_large_weight(weight: Tensor) -> bool:
     return weight.dtype == torch.bfloat16 and weight.numel() >= BFLOAT16_LARGE_WEIGHT and onednn_bfloat16()
 
 
-def _onednn_faster(dtype: torch.dtype, rows: int, device: torch.device, weight_elements: int = 0) -> bool:
+def onednn_faster(dtype: torch.dtype, rows: int, device: torch.device, weight_elements: int = 0) -> bool:
     """Whether oneDNN beats MKL for ``rows`` rows of this dtype against a weight of ``weight_elements``
     elements (see the module docstring)."""
     if device.type != "cpu" or not onednn_available():
@@ -93,7 +93,7 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
         and x.dtype == weight.dtype
         and not x.requires_grad
         and not weight.requires_grad
-        and _onednn_faster(x.dtype, x.shape[0], x.device)
+        and onednn_faster(x.dtype, x.shape[0], x.device)
     ):
         return torch.ops.mkldnn._linear_pointwise(x.contiguous(), weight.contiguous(), bias, "none", [], "")
     return F.linear(x, weight, bias)
@@ -114,7 +114,7 @@ def prepacked_linear(weight: Tensor, rows: int, bias: Tensor | None = None) -> C
     receives the result, in its own dtype. ``weight`` must not require grad (call inside a
     ``torch.autograd.Function`` or no_grad).
     """
-    if _onednn_faster(weight.dtype, rows, weight.device, weight.numel()):
+    if onednn_faster(weight.dtype, rows, weight.device, weight.numel()):
         packed = torch.ops.mkldnn._reorder_linear_weight(weight.contiguous(), rows)
         plain = torch.ops.mkldnn._linear_pointwise.default
         binary = torch.ops.mkldnn._linear_pointwise.binary

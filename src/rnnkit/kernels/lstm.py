@@ -91,6 +91,7 @@ from rnnkit.kernels._common import (
     alternating, bfloat16_in_float32, check_dtypes, check_scan, check_vector, float32_state, loop_threads,
     needs_grad, per_step, recurrent_grad, step_products, to_float32, weight_grad_t,
 )
+from rnnkit.kernels import native
 from rnnkit.kernels.linear import prepacked_linear
 from rnnkit.kernels.transition import (
     Transition, TransitionBackward, TransitionForward, check_transition, layer_weights,
@@ -189,7 +190,10 @@ def lstm_scan(
     else:
         if transition is not None:
             transition = transition.with_tensors(layers)
-        ys, h_last, c_last, _ = _forward(*args, ln_eps, save=False, transition=transition)
+        if native.runs(args[0]):
+            ys, h_last, c_last = _forward_native(*args, ln_eps, transition)
+        else:
+            ys, h_last, c_last, _ = _forward(*args, ln_eps, save=False, transition=transition)
     return (ys.bfloat16(), h_last.bfloat16(), c_last.bfloat16()) if in_float32 else (ys, h_last, c_last)
 
 
@@ -340,6 +344,18 @@ def _forward(
         if mlp is not None:
             saved["transition"] = mlp.saved()
     return ys, hs[T].clone(), cs[T].to(c0.dtype, copy=True), saved
+
+
+def _forward_native(xp, h0, c0, weight_hh, *rest) -> tuple[Tensor, Tensor, Tensor]:
+    """The forward loop in C++ (:mod:`rnnkit.kernels.native`), float32 inference: same arguments as
+    :func:`_forward` without ``save``."""
+    *vectors, eps, transition = rest  # w_ci .. beta_c, keep_h, keep_c, m; eps; transition
+    weights_t, biases, activation, skip = native.transition_arguments(transition)
+    with loop_threads(step_products(xp.shape[1], weight_hh, layer_weights(transition))) as wide, wide:
+        return native.ops().lstm_forward(
+            *native.contiguous(xp, h0, c0), weight_hh.detach().t(), *native.contiguous(*vectors[:7]), eps,
+            *native.contiguous(*vectors[7:]), weights_t, biases, activation, skip,
+        )  # fmt: skip
 
 
 def _stack_or_zeros(*vectors: Tensor | None, dtype: torch.dtype, device: torch.device) -> Tensor:

@@ -51,6 +51,7 @@ from rnnkit.kernels._common import (
     bfloat16_in_float32, check_dtypes, check_scan, float32_state, loop_threads, needs_grad, per_step, recurrent_grad,
     step_products, to_float32, weight_grad_t,
 )
+from rnnkit.kernels import native
 from rnnkit.kernels.linear import prepacked_linear
 
 _KERNEL = "minimal_gru_scan"
@@ -97,6 +98,8 @@ def minimal_gru_scan(
         xp, h0, weight_hh, keep, recurrent_mask = to_float32(xp, h0, weight_hh, keep, recurrent_mask)
     if training:
         ys, h_T = _MinimalGRUScan.apply(xp, h0, weight_hh, keep, recurrent_mask)
+    elif native.runs(xp):
+        ys, h_T = _forward_native(xp, h0, weight_hh, keep, recurrent_mask)
     else:
         ys, h_T, _ = _forward(xp, h0, weight_hh, keep, recurrent_mask, save=False)
     return (ys.bfloat16(), h_T.bfloat16()) if in_float32 else (ys, h_T)
@@ -128,6 +131,14 @@ def _forward(xp, h0, weight_hh, keep, recurrent_mask, *, save: bool):
             if k is not None:
                 torch.lerp(h, h_prev, k, out=h)  # h_t = k * h_{t-1} + (1 - k) * h~
     return ys, hs[T].clone(), (ys, gates) if save else None
+
+
+def _forward_native(xp, h0, weight_hh, keep, recurrent_mask):
+    """The forward loop in C++ (:mod:`rnnkit.kernels.native`), float32 inference."""
+    with loop_threads(step_products(xp.shape[1], weight_hh)) as wide, wide:
+        return native.ops().minimal_gru_forward(
+            *native.contiguous(xp, h0), weight_hh.detach().t(), *native.contiguous(keep, recurrent_mask)
+        )
 
 
 def _forward_bfloat16(xp, h0, weight_hh, keep, recurrent_mask):

@@ -62,6 +62,7 @@ from rnnkit.kernels._common import (
     bfloat16_in_float32, check_dtypes, check_scan, float32_state, loop_threads, needs_grad, per_step, recurrent_grad,
     step_products, to_float32, weight_grad_t,
 )
+from rnnkit.kernels import native
 from rnnkit.kernels.linear import prepacked_linear
 from rnnkit.kernels.transition import (
     Transition, TransitionBackward, TransitionForward, check_transition, layer_weights,
@@ -132,8 +133,21 @@ def rnn_scan(
     else:
         if transition is not None:
             transition = transition.with_tensors(layers)
-        ys, h_T, _ = _forward(xp, h0, weight_hh, nonlinearity, keep, recurrent_mask, transition, save=False)
+        if native.runs(xp):
+            ys, h_T = _forward_native(xp, h0, weight_hh, nonlinearity, keep, recurrent_mask, transition)
+        else:
+            ys, h_T, _ = _forward(xp, h0, weight_hh, nonlinearity, keep, recurrent_mask, transition, save=False)
     return (ys.bfloat16(), h_T.bfloat16()) if in_float32 else (ys, h_T)
+
+
+def _forward_native(xp, h0, weight_hh, nonlinearity, keep, recurrent_mask, transition):
+    """The forward loop in C++ (:mod:`rnnkit.kernels.native`), float32 inference."""
+    weights_t, biases, activation, skip = native.transition_arguments(transition)
+    with loop_threads(step_products(xp.shape[1], weight_hh, layer_weights(transition))) as wide, wide:
+        return native.ops().rnn_forward(
+            *native.contiguous(xp, h0), weight_hh.detach().t(), native.ACTIVATIONS[nonlinearity],
+            *native.contiguous(keep, recurrent_mask), weights_t, biases, activation, skip,
+        )  # fmt: skip
 
 
 def _forward(xp, h0, weight_hh, nonlinearity, keep, recurrent_mask, transition, *, save: bool):

@@ -1,0 +1,121 @@
+"""Native (C++) inference loops of the four scan kernels, compiled on first use, with the Python loops as fallback.
+
+A step of a scan at small batch is a few hundred units: there the Python loops of
+:mod:`rnnkit.kernels.lstm`, :mod:`~rnnkit.kernels.gru`, :mod:`~rnnkit.kernels.rnn` and
+:mod:`~rnnkit.kernels.minimal_gru` spend more time calling about ten small operators a step (1-2 us each)
+than computing. The C++ loops here run the same equations with one matrix product a step (ATen's
+``addmm``, MKL on x86) and the step's elementwise work as one pass over the units, its sigmoid and tanh
+written so that the compiler vectorizes them (``scan.h``: float32 within about 1e-7 of torch's). They
+cover inference in float32 (no autograd: training keeps the Python loops and their hand-written
+backward, whose time goes to matrix products), with every option of the Python loops: peepholes, layer
+norms, keep masks, recurrent masks, deep transitions.
+
+Building. The first call compiles ``*.cpp`` with :func:`torch.utils.cpp_extension.load` (ninja and a C++17
+compiler; about 30 s on 2 cores) into torch's extension cache (``TORCH_EXTENSIONS_DIR``, by default
+``~/.cache/torch_extensions``), under a name that hashes the sources, the flags, torch's version and the
+CPU (the code is compiled with ``-march=native``), so that later processes load it at once and a change
+to any of them builds anew. If the build fails (no compiler, say), :func:`ops` warns once and returns
+None, and the kernels run their Python loops. ``RNNKIT_NATIVE=0`` in the environment turns the native
+loops off.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import os
+import platform
+import warnings
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from rnnkit.kernels.linear import onednn_faster
+
+ENVIRONMENT = "RNNKIT_NATIVE"
+_HERE = Path(__file__).parent
+_SOURCES = ("lstm.cpp", "gru.cpp", "rnn.cpp", "minimal_gru.cpp")
+_HEADERS = ("scan.h",)
+_FLAGS = ("-O3", "-std=c++17", "-march=native", "-fopenmp-simd")
+ACTIVATIONS = {"tanh": 0, "relu": 1, "sigmoid": 2}  # the codes of scan.h
+
+
+def enabled() -> bool:
+    """Whether the environment allows the native loops (``RNNKIT_NATIVE`` is not ``0``)."""
+    return os.environ.get(ENVIRONMENT, "1").strip() != "0"
+
+
+def _cpu() -> str:
+    """What identifies this CPU's instruction set: the model and flags lines of /proc/cpuinfo."""
+    try:
+        lines = Path("/proc/cpuinfo").read_text(errors="replace").splitlines()
+    except OSError:
+        return platform.processor() or platform.machine()
+    wanted = [line for line in lines if line.startswith(("model name", "flags", "Features"))]
+    return "\n".join(dict.fromkeys(wanted))  # the first CPU's lines, once
+
+
+def build_name() -> str:
+    """The extension's name in torch's cache: a hash of the sources, flags, torch version and CPU."""
+    digest = hashlib.sha256()
+    for name in (*_SOURCES, *_HEADERS):
+        digest.update((_HERE / name).read_bytes())
+    digest.update(" ".join(_FLAGS).encode())
+    digest.update(torch.__version__.encode())
+    digest.update(_cpu().encode())
+    return "rnnkit_native_" + digest.hexdigest()[:16]
+
+
+@functools.lru_cache(maxsize=None)
+def ops() -> Any | None:
+    """``torch.ops.rnnkit`` with the native loops loaded (built first if need be), or None if they are
+    turned off or cannot be built here (then with one warning saying why)."""
+    if not enabled():
+        return None
+    try:
+        from torch.utils.cpp_extension import load
+
+        load(
+            name=build_name(),
+            sources=[str(_HERE / name) for name in _SOURCES],
+            extra_cflags=list(_FLAGS),
+            extra_include_paths=[str(_HERE)],
+            is_python_module=False,
+            verbose=False,
+        )
+        return torch.ops.rnnkit
+    except Exception as error:  # noqa: BLE001 - any build failure (no compiler, no ninja, headers) falls back
+        warnings.warn(
+            f"rnnkit: the native inference loops could not be built ({type(error).__name__}: {error}); "
+            f"the Python loops run instead (set {ENVIRONMENT}=0 to skip the attempt)",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+        return None
+
+
+def runs(xp: Tensor) -> bool:
+    """Whether a scan over ``xp`` (T, B, ·) in inference takes the native loop: float32 on the CPU, where
+    its products go to MKL (:mod:`rnnkit.kernels.linear`: on Intel CPUs, and for one row elsewhere), and the
+    loops are built."""
+    if xp.dtype != torch.float32 or xp.device.type != "cpu" or onednn_faster(xp.dtype, xp.shape[1], xp.device):
+        return False
+    return ops() is not None
+
+
+def transition_arguments(transition: Any) -> tuple[list[Tensor], list[Tensor], int, bool]:
+    """A :class:`rnnkit.kernels.transition.Transition` as the native loops take it: the weights transposed
+    (views), the biases with an empty tensor for none, the activation's code, skip. No transition: empty."""
+    if transition is None:
+        return [], [], 0, False
+    weights_t = [w.detach().t() for w in transition.weights]
+    empty = transition.weights[0].new_empty(0)
+    biases = [b.detach().contiguous() if b is not None else empty for b in transition.biases]
+    return weights_t, biases, ACTIVATIONS[transition.activation], transition.skip
+
+
+def contiguous(*tensors: Tensor | None) -> list[Tensor | None]:
+    """Each tensor detached and contiguous (None stays None)."""
+    return [t.detach().contiguous() if t is not None else None for t in tensors]

@@ -168,7 +168,7 @@ def _forward_native(xp, h0, weight_hh, bias_hn, keep, recurrent_mask):
     """The forward loop in C++ (:mod:`rnnkit.kernels.native`), float32 inference."""
     with loop_threads(step_products(xp.shape[1], weight_hh)) as wide, wide:
         return native.ops().gru_forward(
-            *native.contiguous(xp, h0), weight_hh.detach().t(), *native.contiguous(bias_hn, keep, recurrent_mask)
+            *native.contiguous(xp, h0), native.transposed(weight_hh), *native.contiguous(bias_hn, keep, recurrent_mask)
         )
 
 

@@ -353,7 +353,7 @@ def _forward_native(xp, h0, c0, weight_hh, *rest) -> tuple[Tensor, Tensor, Tenso
     weights_t, biases, activation, skip = native.transition_arguments(transition)
     with loop_threads(step_products(xp.shape[1], weight_hh, layer_weights(transition))) as wide, wide:
         return native.ops().lstm_forward(
-            *native.contiguous(xp, h0, c0), weight_hh.detach().t(), *native.contiguous(*vectors[:7]), eps,
+            *native.contiguous(xp, h0, c0), native.transposed(weight_hh), *native.contiguous(*vectors[:7]), eps,
             *native.contiguous(*vectors[7:]), weights_t, biases, activation, skip,
         )  # fmt: skip
 

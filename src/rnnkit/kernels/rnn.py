@@ -145,7 +145,7 @@ def _forward_native(xp, h0, weight_hh, nonlinearity, keep, recurrent_mask, trans
     weights_t, biases, activation, skip = native.transition_arguments(transition)
     with loop_threads(step_products(xp.shape[1], weight_hh, layer_weights(transition))) as wide, wide:
         return native.ops().rnn_forward(
-            *native.contiguous(xp, h0), weight_hh.detach().t(), native.ACTIVATIONS[nonlinearity],
+            *native.contiguous(xp, h0), native.transposed(weight_hh), native.ACTIVATIONS[nonlinearity],
             *native.contiguous(keep, recurrent_mask), weights_t, biases, activation, skip,
         )  # fmt: skip
 

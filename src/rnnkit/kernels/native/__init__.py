@@ -26,6 +26,7 @@ import hashlib
 import os
 import platform
 import warnings
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -105,12 +106,35 @@ def runs(xp: Tensor) -> bool:
     return ops() is not None
 
 
+# id(weight) -> (what identifies its contents, weight^T contiguous); an entry leaves with its weight.
+_TRANSPOSED: dict[int, tuple[tuple, Tensor]] = {}
+
+
+def transposed(weight: Tensor) -> Tensor:
+    """``weight.T`` as a contiguous tensor, kept from call to call while ``weight`` lives unchanged.
+
+    MKL's product of one row with a transposed view is 1.5x slower than with the contiguous transpose
+    (measured: 13-15 us against 8 us for the GRU's (768, 256) weight), and transposing at every call costs
+    more than a short sequence's loop gains. The copy is remade when the weight's data, shape or version
+    (in-place updates, such as an optimizer's) change; it costs the weight's size in memory while kept.
+    """
+    key = (weight._version, weight.data_ptr(), tuple(weight.shape), weight.stride(), weight.dtype)
+    entry = _TRANSPOSED.get(id(weight))
+    if entry is not None and entry[0] == key:
+        return entry[1]
+    if entry is None:
+        weakref.finalize(weight, _TRANSPOSED.pop, id(weight), None)
+    value = weight.detach().t().contiguous()
+    _TRANSPOSED[id(weight)] = (key, value)
+    return value
+
+
 def transition_arguments(transition: Any) -> tuple[list[Tensor], list[Tensor], int, bool]:
     """A :class:`rnnkit.kernels.transition.Transition` as the native loops take it: the weights transposed
-    (views), the biases with an empty tensor for none, the activation's code, skip. No transition: empty."""
+    (:func:`transposed`), the biases with an empty tensor for none, the activation's code, skip. No transition: empty."""
     if transition is None:
         return [], [], 0, False
-    weights_t = [w.detach().t() for w in transition.weights]
+    weights_t = [transposed(w) for w in transition.weights]
     empty = transition.weights[0].new_empty(0)
     biases = [b.detach().contiguous() if b is not None else empty for b in transition.biases]
     return weights_t, biases, ACTIVATIONS[transition.activation], transition.skip

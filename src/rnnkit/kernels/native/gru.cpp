@@ -20,24 +20,24 @@ std::tuple<at::Tensor, at::Tensor> gru_forward(const at::Tensor& xp, const at::T
   for (const auto& [t, name] : {std::pair{&xp, "xp"}, {&h0, "h0"}}) {
     check_float32(*t, name);
   }
-  check_float32(weight_hh_t, "weight_hh_t", false);
+  check_float32(weight_hh_t, "weight_hh_t");
   const int64_t T = xp.size(0), B = xp.size(1), H3 = xp.size(2), H = H3 / 3;
   const float* b_hn = data_or_null(bias_hn, "bias_hn");
-  data_or_null(recurrent_mask, "recurrent_mask");
+  const float* m = data_or_null(recurrent_mask, "recurrent_mask");
   const Keep k(keep, "keep");
 
   auto ys = at::empty({T, B, H}, xp.options());
   auto hh = at::empty({B, H3}, xp.options());  // [h_r, h_z, h_n]
   auto h_in_scratch = at::empty({B, H}, xp.options());
   const float* x = xp.data_ptr<float>();
-  const float* g = hh.data_ptr<float>();
+  const float* w = weight_hh_t.data_ptr<float>();
+  float* g = hh.data_ptr<float>();
+  float* ys_data = ys.data_ptr<float>();
 
-  at::Tensor h_prev = h0;
+  const float* hp = h0.data_ptr<float>();  // h_{t-1}
   for (int64_t t = 0; t < T; ++t) {
-    at::mm_out(hh, masked(h_prev, recurrent_mask, h_in_scratch), weight_hh_t);
-    at::Tensor y = ys.select(0, t);
-    float* h = y.data_ptr<float>();
-    const float* hp = h_prev.data_ptr<float>();
+    matmul(g, masked(hp, m, h_in_scratch.data_ptr<float>(), B * H), w, B, H, H3, false);
+    float* h = ys_data + t * B * H;
     for (int64_t b = 0; b < B; ++b) {
       const float* __restrict xr = x + (t * B + b) * H3;
       const float* __restrict xz = xr + H;
@@ -57,9 +57,10 @@ std::tuple<at::Tensor, at::Tensor> gru_forward(const at::Tensor& xp, const at::T
         hb[j] = h_tilde + keep_j * (hpb[j] - h_tilde);
       }
     }
-    h_prev = y;
+    hp = h;
   }
-  return {ys, h_prev.clone()};
+  at::Tensor h_last = T > 0 ? ys.select(0, T - 1).clone() : h0.clone();
+  return {ys, h_last};
 }
 
 }  // namespace

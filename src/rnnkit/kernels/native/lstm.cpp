@@ -37,12 +37,12 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> lstm_forward(
   for (const auto& [t, name] : {std::pair{&xp, "xp"}, {&h0, "h0"}, {&c0, "c0"}}) {
     check_float32(*t, name);
   }
-  check_float32(weight_hh_t, "weight_hh_t", false);
+  check_float32(weight_hh_t, "weight_hh_t");
   const int64_t T = xp.size(0), B = xp.size(1), H4 = xp.size(2), H = H4 / 4;
   const float *ci = data_or_null(w_ci, "w_ci"), *cf = data_or_null(w_cf, "w_cf"), *co = data_or_null(w_co, "w_co");
   const float *gg = data_or_null(gamma_g, "gamma_g"), *bg = data_or_null(beta_g, "beta_g");
   const float *gc = data_or_null(gamma_c, "gamma_c"), *bc = data_or_null(beta_c, "beta_c");
-  data_or_null(recurrent_mask, "recurrent_mask");
+  const float* m = data_or_null(recurrent_mask, "recurrent_mask");
   const Keep kh(keep_h, "keep_h"), kc(keep_c, "keep_c");
   TransitionMLP mlp(transition_weights_t, transition_biases, transition_activation, transition_skip, B);
 
@@ -54,16 +54,18 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> lstm_forward(
   float* a = gates.data_ptr<float>();
   float* cs = c.data_ptr<float>();
   float* ct = c_tilde.data_ptr<float>();
+  const float* x = xp.data_ptr<float>();
+  const float* w = weight_hh_t.data_ptr<float>();
+  float* ys_data = ys.data_ptr<float>();
 
-  at::Tensor h_prev = h0;
+  const float* hp = h0.data_ptr<float>();  // h_{t-1}
   for (int64_t t = 0; t < T; ++t) {
     // a_t = xp_t + h'_{t-1} W_hh^T,  h'_{t-1} = MLP(m h_{t-1})
-    at::Tensor h_in = masked(h_prev, recurrent_mask, h_in_scratch);
+    const float* h_in = masked(hp, m, h_in_scratch.data_ptr<float>(), B * H);
     if (!mlp.empty()) h_in = mlp.step(h_in);
-    at::addmm_out(gates, xp.select(0, t), h_in, weight_hh_t);
-    at::Tensor y = ys.select(0, t);
-    float* h = y.data_ptr<float>();
-    const float* hp = h_prev.data_ptr<float>();
+    std::memcpy(a, x + t * B * H4, B * H4 * sizeof(float));
+    matmul(a, h_in, w, B, H, H4, true);
+    float* h = ys_data + t * B * H;
     for (int64_t b = 0; b < B; ++b) {
       float* __restrict ai = a + b * H4;
       float* __restrict af = ai + H;
@@ -101,9 +103,10 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> lstm_forward(
         hb[j] = h_tilde + k_h * (hpb[j] - h_tilde);
       }
     }
-    h_prev = y;
+    hp = h;
   }
-  return {ys, h_prev.clone(), c};
+  at::Tensor h_last = T > 0 ? ys.select(0, T - 1).clone() : h0.clone();
+  return {ys, h_last, c};
 }
 
 }  // namespace

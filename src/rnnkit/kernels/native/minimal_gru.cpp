@@ -17,22 +17,24 @@ std::tuple<at::Tensor, at::Tensor> minimal_gru_forward(const at::Tensor& xp, con
   for (const auto& [t, name] : {std::pair{&xp, "xp"}, {&h0, "h0"}}) {
     check_float32(*t, name);
   }
-  check_float32(weight_hh_t, "weight_hh_t", false);
+  check_float32(weight_hh_t, "weight_hh_t");
   const int64_t T = xp.size(0), B = xp.size(1), H2 = xp.size(2), H = H2 / 2;
-  data_or_null(recurrent_mask, "recurrent_mask");
+  const float* m = data_or_null(recurrent_mask, "recurrent_mask");
   const Keep k(keep, "keep");
 
   auto ys = at::empty({T, B, H}, xp.options());
   auto a = at::empty({B, H2}, xp.options());  // [a_u, a_c]
   auto h_in_scratch = at::empty({B, H}, xp.options());
-  const float* pa = a.data_ptr<float>();
+  float* pa = a.data_ptr<float>();
+  const float* x = xp.data_ptr<float>();
+  const float* w = weight_hh_t.data_ptr<float>();
+  float* ys_data = ys.data_ptr<float>();
 
-  at::Tensor h_prev = h0;
+  const float* hp = h0.data_ptr<float>();  // h_{t-1}
   for (int64_t t = 0; t < T; ++t) {
-    at::addmm_out(a, xp.select(0, t), masked(h_prev, recurrent_mask, h_in_scratch), weight_hh_t);
-    at::Tensor y = ys.select(0, t);
-    float* h = y.data_ptr<float>();
-    const float* hp = h_prev.data_ptr<float>();
+    std::memcpy(pa, x + t * B * H2, B * H2 * sizeof(float));
+    matmul(pa, masked(hp, m, h_in_scratch.data_ptr<float>(), B * H), w, B, H, H2, true);
+    float* h = ys_data + t * B * H;
     for (int64_t b = 0; b < B; ++b) {
       const float* __restrict au = pa + b * H2;
       const float* __restrict ac = au + H;
@@ -47,9 +49,10 @@ std::tuple<at::Tensor, at::Tensor> minimal_gru_forward(const at::Tensor& xp, con
         hb[j] = h_tilde + keep_j * (hpb[j] - h_tilde);
       }
     }
-    h_prev = y;
+    hp = h;
   }
-  return {ys, h_prev.clone()};
+  at::Tensor h_last = T > 0 ? ys.select(0, T - 1).clone() : h0.clone();
+  return {ys, h_last};
 }
 
 }  // namespace

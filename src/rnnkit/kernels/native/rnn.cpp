@@ -20,30 +20,33 @@ std::tuple<at::Tensor, at::Tensor> rnn_forward(const at::Tensor& xp, const at::T
   for (const auto& [t, name] : {std::pair{&xp, "xp"}, {&h0, "h0"}}) {
     check_float32(*t, name);
   }
-  check_float32(weight_hh_t, "weight_hh_t", false);
+  check_float32(weight_hh_t, "weight_hh_t");
   TORCH_CHECK(nonlinearity == kTanh || nonlinearity == kRelu, "rnnkit native scan: nonlinearity must be tanh or relu");
   const int64_t T = xp.size(0), B = xp.size(1), H = xp.size(2);
-  data_or_null(recurrent_mask, "recurrent_mask");
+  const float* m = data_or_null(recurrent_mask, "recurrent_mask");
   const Keep k(keep, "keep");
   TransitionMLP mlp(transition_weights_t, transition_biases, transition_activation, transition_skip, B);
 
   auto ys = at::empty({T, B, H}, xp.options());
   auto a = at::empty({B, H}, xp.options());
   auto h_in_scratch = at::empty({B, H}, xp.options());
-  const float* pa = a.data_ptr<float>();
+  float* pa = a.data_ptr<float>();
+  const float* x = xp.data_ptr<float>();
+  const float* w = weight_hh_t.data_ptr<float>();
+  float* ys_data = ys.data_ptr<float>();
 
-  at::Tensor h_prev = h0;
+  const float* hp = h0.data_ptr<float>();  // h_{t-1}
   for (int64_t t = 0; t < T; ++t) {
-    at::Tensor h_in = masked(h_prev, recurrent_mask, h_in_scratch);
+    const float* h_in = masked(hp, m, h_in_scratch.data_ptr<float>(), B * H);
     if (!mlp.empty()) h_in = mlp.step(h_in);
-    at::Tensor y = ys.select(0, t);
-    if (!k) {  // h_t = act(a_t), computed in place in the output row
-      at::addmm_out(y, xp.select(0, t), h_in, weight_hh_t);
-      activate(y.data_ptr<float>(), B * H, nonlinearity);
+    float* h = ys_data + t * B * H;
+    // a_t = xp_t + h'_{t-1} W_hh^T: in the output row without a keep mask (h_t = act(a_t) in place)
+    float* at = k ? pa : h;
+    std::memcpy(at, x + t * B * H, B * H * sizeof(float));
+    matmul(at, h_in, w, B, H, H, true);
+    if (!k) {
+      activate(h, B * H, nonlinearity);
     } else {
-      at::addmm_out(a, xp.select(0, t), h_in, weight_hh_t);
-      float* h = y.data_ptr<float>();
-      const float* hp = h_prev.data_ptr<float>();
       for (int64_t b = 0; b < B; ++b) {
         const float* __restrict ab = pa + b * H;
         const float* __restrict hpb = hp + b * H;
@@ -62,9 +65,10 @@ std::tuple<at::Tensor, at::Tensor> rnn_forward(const at::Tensor& xp, const at::T
         }
       }
     }
-    h_prev = y;
+    hp = h;
   }
-  return {ys, h_prev.clone()};
+  at::Tensor h_last = T > 0 ? ys.select(0, T - 1).clone() : h0.clone();
+  return {ys, h_last};
 }
 
 }  // namespace

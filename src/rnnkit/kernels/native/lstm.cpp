@@ -11,6 +11,16 @@
 namespace rnnkit {
 namespace {
 
+// A keep mask's row at step t, batch row b, as H contiguous values, so that the loops reading it vectorize:
+// the mask's own row (T, B, H), its one value spread over scratch (T, B, 1), or zeros without a mask.
+inline const float* keep_row(const Keep& k, int64_t t, int64_t b, float* scratch, const float* zeros, int64_t H) {
+  if (!k) return zeros;
+  const float* row = k.at(t, b);
+  if (k.unit == 1) return row;
+  std::fill(scratch, scratch + H, row[0]);
+  return scratch;
+}
+
 // x = gamma * (x - mean) / sqrt(var + eps) + beta over n units (biased variance, as torch's layer norm).
 inline void layer_norm(float* __restrict x, int64_t n, const float* gamma, const float* beta, double eps) {
   float mean = 0.0f;
@@ -39,7 +49,12 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> lstm_forward(
   }
   check_float32(weight_hh_t, "weight_hh_t");
   const int64_t T = xp.size(0), B = xp.size(1), H4 = xp.size(2), H = H4 / 4;
-  const float *ci = data_or_null(w_ci, "w_ci"), *cf = data_or_null(w_cf, "w_cf"), *co = data_or_null(w_co, "w_co");
+  // Missing peepholes read as zeros: loops without branches vectorize (a load under a condition does not).
+  auto zeros = at::zeros({H}, xp.options());
+  const float* zero = zeros.data_ptr<float>();
+  const float* ci = w_ci.has_value() ? data_or_null(w_ci, "w_ci") : zero;
+  const float* cf = w_cf.has_value() ? data_or_null(w_cf, "w_cf") : zero;
+  const float* co = w_co.has_value() ? data_or_null(w_co, "w_co") : zero;
   const float *gg = data_or_null(gamma_g, "gamma_g"), *bg = data_or_null(beta_g, "beta_g");
   const float *gc = data_or_null(gamma_c, "gamma_c"), *bc = data_or_null(beta_c, "beta_c");
   const float* m = data_or_null(recurrent_mask, "recurrent_mask");
@@ -51,6 +66,8 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> lstm_forward(
   auto c = c0.clone();                              // c_{t-1}, then c_t in place
   auto c_tilde = at::empty({B, H}, xp.options());
   auto h_in_scratch = at::empty({B, H}, xp.options());
+  auto keep_scratch = at::empty({2, H}, xp.options());  // keep_row's rows for k^c, k^h
+  float* keep_rows = keep_scratch.data_ptr<float>();
   float* a = gates.data_ptr<float>();
   float* cs = c.data_ptr<float>();
   float* ct = c_tilde.data_ptr<float>();
@@ -78,29 +95,27 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> lstm_forward(
       }
       // i, f (with peepholes on c_{t-1}), g; c~_t = f c_{t-1} + i g
       for (int64_t j = 0; j < H; ++j) {
-        const float i = sigmoid_approx(ai[j] + (ci != nullptr ? ci[j] * cb[j] : 0.0f));
-        const float f = sigmoid_approx(af[j] + (cf != nullptr ? cf[j] * cb[j] : 0.0f));
+        const float i = sigmoid_approx(ai[j] + ci[j] * cb[j]);
+        const float f = sigmoid_approx(af[j] + cf[j] * cb[j]);
         ctb[j] = f * cb[j] + i * tanh_approx(ag[j]);
       }
       // o (with its peephole on c~_t); n_t = LN_c(c~_t) into ag, which is free now
-      for (int64_t j = 0; j < H; ++j) ao[j] = sigmoid_approx(ao[j] + (co != nullptr ? co[j] * ctb[j] : 0.0f));
-      const float* n = ctb;
+      for (int64_t j = 0; j < H; ++j) ao[j] = sigmoid_approx(ao[j] + co[j] * ctb[j]);
       if (gc != nullptr) {
         std::memcpy(ag, ctb, H * sizeof(float));
         layer_norm(ag, H, gc, bc, eps);
-        n = ag;
       }
+      const float* __restrict n = gc != nullptr ? ag : ctb;
       // h~_t = o tanh(n_t); c_t, h_t with the keep masks
       float* __restrict hb = h + b * H;
       const float* __restrict hpb = hp + b * H;
-      const float* kcb = kc ? kc.at(t, b) : nullptr;
-      const float* khb = kh ? kh.at(t, b) : nullptr;
+      const float* __restrict kcb = keep_row(kc, t, b, keep_rows, zero, H);
+      const float* __restrict khb = keep_row(kh, t, b, keep_rows + H, zero, H);
+      for (int64_t j = 0; j < H; ++j) ao[j] *= tanh_approx(n[j]);  // h~_t, over o
+#pragma omp simd
       for (int64_t j = 0; j < H; ++j) {
-        const float h_tilde = ao[j] * tanh_approx(n[j]);
-        const float k_c = kcb != nullptr ? kcb[j * kc.unit] : 0.0f;
-        const float k_h = khb != nullptr ? khb[j * kh.unit] : 0.0f;
-        cb[j] = ctb[j] + k_c * (cb[j] - ctb[j]);
-        hb[j] = h_tilde + k_h * (hpb[j] - h_tilde);
+        cb[j] = ctb[j] + kcb[j] * (cb[j] - ctb[j]);
+        hb[j] = ao[j] + khb[j] * (hpb[j] - ao[j]);
       }
     }
     hp = h;

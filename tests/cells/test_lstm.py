@@ -181,6 +181,23 @@ def test_scan_takes_torch_lstm_exactly_for_the_plain_equations(bias, options, wi
     assert calls == [want]
 
 
+@pytest.mark.parametrize("batch", [1, 4, 5])
+@pytest.mark.parametrize("grad", [False, True])
+def test_plain_float32_inference_at_small_batch_takes_the_native_loop(batch, grad, monkeypatch):
+    """Below NATIVE_PLAIN_MAX_BATCH (4) float32 inference of the plain equations runs the kernel's native loop,
+    faster there than torch.lstm; training and larger batches keep torch.lstm. Both give the same numbers."""
+    cell = LSTMCell(3, 6)
+    x, state = torch.randn(7, batch, 3), cell.initial_state(batch)
+    with torch.set_grad_enabled(grad):
+        calls = _spy(monkeypatch)
+        ys, (h, c) = cell.scan(x, state)
+        assert calls == (["lstm_scan"] if batch <= 4 and not grad else ["torch_lstm"])
+        monkeypatch.setattr(lstm_module, "plain_runs_native", lambda *a: False)
+        ys_ref, (h_ref, c_ref) = cell.scan(x, state)
+    for got, want in ((ys, ys_ref), (h, h_ref), (c, c_ref)):
+        torch.testing.assert_close(got, want, rtol=1e-5, atol=2e-6)
+
+
 @pytest.mark.parametrize("bias", [True, False])
 @pytest.mark.parametrize("proj_size", [0, 2])
 def test_torch_lstm_path_equals_kernel_outputs_and_gradients(bias, proj_size, monkeypatch):

@@ -12,7 +12,7 @@ from rnnkit.cells.base import ProjectedInputCell, check_sizes, scan_steps
 from rnnkit.cells.projection import input_projection, summed_bias
 from rnnkit.cells.state import LSTMState
 
-from rnnkit.kernels.lstm import lstm_scan
+from rnnkit.kernels.lstm import lstm_scan, plain_runs_native
 from rnnkit.kernels.torch_lstm import torch_lstm
 from rnnkit.kernels.transition import Transition
 
@@ -172,9 +172,11 @@ class LSTMCell(ProjectedInputCell):
         The plain LSTM (with or without bias or projection; no peepholes, layer norm, ``keep`` or
         ``recurrent_mask``) is exactly what ``torch.lstm`` computes, and there it is faster than the
         kernel (oneDNN's primitive runs a layer in one call, without the kernel's per-step operators;
-        see :mod:`rnnkit.kernels.torch_lstm`), so it goes there, as the ``LSTM`` drop-in does. Every
-        other case needs an option ``torch.lstm`` lacks and runs the kernel; with a projection, which the
-        kernel does not have, it runs the steps one by one.
+        see :mod:`rnnkit.kernels.torch_lstm`), so it goes there, as the ``LSTM`` drop-in does, except in
+        float32 inference at small batch, where the kernel's native loop is faster
+        (:func:`rnnkit.kernels.lstm.plain_runs_native`). Every other case needs an option ``torch.lstm``
+        lacks and runs the kernel; with a projection, which the kernel does not have, it runs the steps
+        one by one.
 
         ``transition`` puts a deep-transition MLP between ``m h_{t-1}`` and the recurrent matmul, the
         recurrent mask now applying to the MLP's input (:mod:`rnnkit.kernels.transition`): the fused path
@@ -182,7 +184,7 @@ class LSTMCell(ProjectedInputCell):
         """
         if transition is not None and self.proj_size:
             raise ValueError(f"LSTMCell.scan: a transition needs proj_size=0, got proj_size={self.proj_size}")
-        if transition is None and self._torch_lstm_computes(keep, recurrent_mask):
+        if transition is None and self._torch_lstm_computes(keep, recurrent_mask) and not self._native_faster(x, state):
             weights = [self.weight_ih, self.weight_hh]
             if self.bias:
                 weights += [self.bias_ih, self.bias_hh]
@@ -202,6 +204,10 @@ class LSTMCell(ProjectedInputCell):
             keep_h=keep_h, keep_c=keep_c, recurrent_mask=recurrent_mask, transition=transition,
         )
         return ys, LSTMState(h, c)
+
+    def _native_faster(self, x: Tensor, state: LSTMState) -> bool:
+        """Whether the plain equations run faster in the kernel's native loop than in ``torch.lstm``."""
+        return not self.proj_size and plain_runs_native(x, state.h, state.c, *self.parameters())
 
     def _torch_lstm_computes(self, keep: LSTMState | None, recurrent_mask: Tensor | None) -> bool:
         """Whether this scan is the plain LSTM ``torch.lstm`` computes (no option only rnnkit has)."""

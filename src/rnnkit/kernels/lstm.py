@@ -113,6 +113,18 @@ _CHUNK_ELEMENTS = 32768
 # H 512 batch 1: 1.10x against 1.21x), bfloat16 faster at 2.1M (H 256 batch 8: 1.09x against 1.18x;
 # H 512 batch 2: 0.67x).
 BFLOAT16_IN_FLOAT32_PRODUCTS = 1 << 20
+# Up to this batch, float32 inference of the plain LSTM (what torch.lstm computes) is faster in the native
+# loop than in torch.lstm, oneDNN's fused LSTM. Measured, one thread, T 100, input 128, ms torch.lstm /
+# native loop: H 256 batch 1 2.25 / 1.33, 2 2.60 / 1.91, 4 3.47 / 2.97, 8 5.09 / 5.19, 32 18.1 / 20.4;
+# H 512 batch 1 16.2 / 15.6, 4 21.3 / 19.6, 8 21.3 / 24.1.
+NATIVE_PLAIN_MAX_BATCH = 4
+
+
+def plain_runs_native(x: Tensor, *params: Tensor | None) -> bool:
+    """Whether the plain LSTM over ``x`` (T, B, ·) with these parameters runs faster in the native loop
+    (:mod:`rnnkit.kernels.native`) than in ``torch.lstm``: float32 inference at batch at most
+    :data:`NATIVE_PLAIN_MAX_BATCH`."""
+    return x.dim() == 3 and x.shape[1] <= NATIVE_PLAIN_MAX_BATCH and not needs_grad(x, *params) and native.runs(x)
 
 
 def lstm_scan(

@@ -173,8 +173,10 @@ def test_nonlinearities_match_torch_over_their_range():
 
 
 def test_training_and_other_dtypes_keep_the_python_loops(monkeypatch):
-    """Only float32 inference on the CPU runs natively: training, float64 and bfloat16 loops do not."""
+    """Only float32 inference, and bfloat16 inference of a few rows, run natively: training, float64 and
+    bfloat16 above the row limit do not."""
     monkeypatch.setattr(rnn_module, "_forward_native", lambda *a, **k: pytest.fail("native loop taken"))
+    monkeypatch.setattr(rnn_module, "_forward_native_bfloat16", lambda *a, **k: pytest.fail("native loop taken"))
     gen = torch.Generator().manual_seed(7)
     for dtype in (torch.float32, torch.float64):
         xp, h0, w = random(gen, dtype, 4, 2, 6), random(gen, dtype, 2, 6), random(gen, dtype, 6, 6)
@@ -182,7 +184,9 @@ def test_training_and_other_dtypes_keep_the_python_loops(monkeypatch):
         assert ys.grad_fn is not None
     with torch.no_grad():
         rnn_scan(xp, h0, w)  # float64 inference
-    assert not native.runs(torch.zeros(3, 2, 4, dtype=torch.bfloat16))
+    ys, _ = rnn_scan(xp.bfloat16(), h0.bfloat16(), w.bfloat16())  # bfloat16 training
+    assert ys.grad_fn is not None
+    assert not native.runs(torch.zeros(3, native.BFLOAT16_ROWS + 1, 4, dtype=torch.bfloat16))
     assert not native.runs(torch.zeros(3, 2, 4, dtype=torch.float64))
 
 

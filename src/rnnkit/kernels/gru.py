@@ -114,6 +114,8 @@ def gru_scan(
         {"xp": xp, "h0": h0, "weight_hh": weight_hh, "bias_hn": bias_hn, "keep": keep, "recurrent_mask": recurrent_mask},
     )
     training = needs_grad(xp, h0, weight_hh, bias_hn)
+    if not training and xp.dtype == torch.bfloat16 and native.runs(xp):
+        return _forward_native_bfloat16(xp, h0, weight_hh, bias_hn, keep, recurrent_mask)
     in_float32 = bfloat16_in_float32(xp, weight_hh, BFLOAT16_IN_FLOAT32_PRODUCTS, training=training)
     if in_float32:
         xp, h0, weight_hh, bias_hn, keep, recurrent_mask = to_float32(xp, h0, weight_hh, bias_hn, keep, recurrent_mask)
@@ -170,6 +172,13 @@ def _forward_native(xp, h0, weight_hh, bias_hn, keep, recurrent_mask):
         return native.ops().gru_forward(
             *native.contiguous(xp, h0), native.transposed(weight_hh), *native.contiguous(bias_hn, keep, recurrent_mask)
         )
+
+
+def _forward_native_bfloat16(xp, h0, weight_hh, bias_hn, keep, recurrent_mask):
+    """The bfloat16 inference loop in C++ at small batch (:mod:`rnnkit.kernels.native`, see Precision)."""
+    return native.ops().gru_forward_bf16(
+        *native.contiguous(xp, h0), native.packed_bf16(weight_hh), *native.float32(bias_hn, keep, recurrent_mask)
+    )
 
 
 def _forward_bfloat16(xp, h0, weight_hh, bias_hn, keep, recurrent_mask):

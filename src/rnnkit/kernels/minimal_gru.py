@@ -93,6 +93,8 @@ def minimal_gru_scan(
     check_scan(_KERNEL, xp, h0, weight_hh, 2, recurrent_mask, keep=keep)
     check_dtypes(_KERNEL, {"xp": xp, "h0": h0, "weight_hh": weight_hh, "keep": keep, "recurrent_mask": recurrent_mask})
     training = needs_grad(xp, h0, weight_hh)
+    if not training and xp.dtype == torch.bfloat16 and native.runs(xp):
+        return _forward_native_bfloat16(xp, h0, weight_hh, keep, recurrent_mask)
     in_float32 = bfloat16_in_float32(xp, weight_hh, BFLOAT16_IN_FLOAT32_PRODUCTS, training=training)
     if in_float32:
         xp, h0, weight_hh, keep, recurrent_mask = to_float32(xp, h0, weight_hh, keep, recurrent_mask)
@@ -139,6 +141,13 @@ def _forward_native(xp, h0, weight_hh, keep, recurrent_mask):
         return native.ops().minimal_gru_forward(
             *native.contiguous(xp, h0), native.transposed(weight_hh), *native.contiguous(keep, recurrent_mask)
         )
+
+
+def _forward_native_bfloat16(xp, h0, weight_hh, keep, recurrent_mask):
+    """The bfloat16 inference loop in C++ at small batch (:mod:`rnnkit.kernels.native`, see Precision)."""
+    return native.ops().minimal_gru_forward_bf16(
+        *native.contiguous(xp, h0), native.packed_bf16(weight_hh), *native.float32(keep, recurrent_mask)
+    )
 
 
 def _forward_bfloat16(xp, h0, weight_hh, keep, recurrent_mask):

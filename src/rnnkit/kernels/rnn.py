@@ -121,6 +121,8 @@ def rnn_scan(
     named = {"xp": xp, "h0": h0, "weight_hh": weight_hh, "keep": keep, "recurrent_mask": recurrent_mask}
     check_dtypes(_KERNEL, named | {f"transition[{k}]": value for k, value in enumerate(layers)})
     training = needs_grad(xp, h0, weight_hh, *layers)
+    if not training and xp.dtype == torch.bfloat16 and native.runs(xp):
+        return _forward_native_bfloat16(xp, h0, weight_hh, nonlinearity, keep, recurrent_mask, transition)
     # A transition's layers are products of the recurrent one's size: the same limits hold for them.
     in_float32 = bfloat16_in_float32(xp, weight_hh, BFLOAT16_IN_FLOAT32_PRODUCTS, training=training)
     if in_float32:
@@ -148,6 +150,21 @@ def _forward_native(xp, h0, weight_hh, nonlinearity, keep, recurrent_mask, trans
             *native.contiguous(xp, h0), native.transposed(weight_hh), native.ACTIVATIONS[nonlinearity],
             *native.contiguous(keep, recurrent_mask), weights_t, biases, activation, skip,
         )  # fmt: skip
+
+
+def _forward_native_bfloat16(xp, h0, weight_hh, nonlinearity, keep, recurrent_mask, transition):
+    """The bfloat16 inference loop in C++ at small batch (:mod:`rnnkit.kernels.native`, see Precision); a
+    transition's layers are products in bfloat16 too, their biases and activation in float32."""
+    weights, biases, activation, skip = [], [], 0, False
+    if transition is not None:
+        weights = [native.packed_bf16(w) for w in transition.weights]
+        empty = xp.new_empty(0, dtype=torch.float32)
+        biases = [b if b is not None else empty for b in native.float32(*transition.biases)]
+        activation, skip = native.ACTIVATIONS[transition.activation], transition.skip
+    return native.ops().rnn_forward_bf16(
+        *native.contiguous(xp, h0), native.packed_bf16(weight_hh), native.ACTIVATIONS[nonlinearity],
+        *native.float32(keep, recurrent_mask), weights, biases, activation, skip,
+    )  # fmt: skip
 
 
 def _forward(xp, h0, weight_hh, nonlinearity, keep, recurrent_mask, transition, *, save: bool):

@@ -28,6 +28,7 @@ import platform
 import warnings
 import weakref
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -37,10 +38,11 @@ from rnnkit.kernels.linear import onednn_faster
 
 ENVIRONMENT = "RNNKIT_NATIVE"
 _HERE = Path(__file__).parent
-_SOURCES = ("lstm.cpp", "gru.cpp", "rnn.cpp", "minimal_gru.cpp")
-_HEADERS = ("scan.h",)
+_SOURCES = ("lstm.cpp", "gru.cpp", "rnn.cpp", "minimal_gru.cpp", "bf16.cpp")
+_HEADERS = ("scan.h", "bf16.h")
 _FLAGS = ("-O3", "-std=c++17", "-march=native", "-fopenmp-simd")
 ACTIVATIONS = {"tanh": 0, "relu": 1, "sigmoid": 2}  # the codes of scan.h
+BFLOAT16_ROWS = 4
 
 
 def enabled() -> bool:
@@ -98,16 +100,43 @@ def ops() -> Any | None:
 
 
 def runs(xp: Tensor) -> bool:
-    """Whether a scan over ``xp`` (T, B, ·) in inference takes the native loop: float32 on the CPU, where
-    its products go to MKL (:mod:`rnnkit.kernels.linear`: on Intel CPUs, and for one row elsewhere), and the
-    loops are built."""
-    if xp.dtype != torch.float32 or xp.device.type != "cpu" or onednn_faster(xp.dtype, xp.shape[1], xp.device):
+    """Whether a scan over ``xp`` (T, B, ·) in inference takes a native loop, built here: float32 on the CPU,
+    where its products go to MKL (:mod:`rnnkit.kernels.linear`: on Intel CPUs, and for one row elsewhere);
+    bfloat16 on the CPU at most :data:`BFLOAT16_ROWS` rows, where the loops are compiled with AVX-512 BF16
+    (:func:`bf16_supported`)."""
+    if xp.device.type != "cpu":
+        return False
+    if xp.dtype == torch.bfloat16:
+        return xp.shape[1] <= BFLOAT16_ROWS and ops() is not None and bf16_supported()
+    if xp.dtype != torch.float32 or onednn_faster(xp.dtype, xp.shape[1], xp.device):
         return False
     return ops() is not None
 
 
-# id(weight) -> (what identifies its contents, weight^T contiguous); an entry leaves with its weight.
+@functools.lru_cache(maxsize=None)
+def bf16_supported() -> bool:
+    """Whether the loaded loops include the bfloat16 ones (``bf16.h``: compiled for a CPU with AVX-512 BF16)."""
+    loaded = ops()
+    return loaded is not None and bool(loaded.bf16_supported())
+
+
+# id(weight) -> (what identifies its contents, the copy); an entry leaves with its weight.
 _TRANSPOSED: dict[int, tuple[tuple, Tensor]] = {}
+_PACKED: dict[int, tuple[tuple, Tensor]] = {}
+
+
+def _kept(store: dict[int, tuple[tuple, Tensor]], weight: Tensor, make: Callable[[Tensor], Tensor]) -> Tensor:
+    """``make(weight)``, kept in ``store`` from call to call while ``weight`` lives unchanged: remade when its
+    data, shape or version (in-place updates, such as an optimizer's) change."""
+    key = (weight._version, weight.data_ptr(), tuple(weight.shape), weight.stride(), weight.dtype)
+    entry = store.get(id(weight))
+    if entry is not None and entry[0] == key:
+        return entry[1]
+    if entry is None:
+        weakref.finalize(weight, store.pop, id(weight), None)
+    value = make(weight.detach())
+    store[id(weight)] = (key, value)
+    return value
 
 
 def transposed(weight: Tensor) -> Tensor:
@@ -115,18 +144,24 @@ def transposed(weight: Tensor) -> Tensor:
 
     MKL's product of one row with a transposed view is 1.5x slower than with the contiguous transpose
     (measured: 13-15 us against 8 us for the GRU's (768, 256) weight), and transposing at every call costs
-    more than a short sequence's loop gains. The copy is remade when the weight's data, shape or version
-    (in-place updates, such as an optimizer's) change; it costs the weight's size in memory while kept.
+    more than a short sequence's loop gains. The copy costs the weight's size in memory while kept.
     """
-    key = (weight._version, weight.data_ptr(), tuple(weight.shape), weight.stride(), weight.dtype)
-    entry = _TRANSPOSED.get(id(weight))
-    if entry is not None and entry[0] == key:
-        return entry[1]
-    if entry is None:
-        weakref.finalize(weight, _TRANSPOSED.pop, id(weight), None)
-    value = weight.detach().t().contiguous()
-    _TRANSPOSED[id(weight)] = (key, value)
-    return value
+    return _kept(_TRANSPOSED, weight, lambda w: w.t().contiguous())
+
+
+def _pack_bf16(weight: Tensor) -> Tensor:
+    """The layout of ``bf16.h``'s product: (N, K) padded with zeros to (64 G, 2 P), as (G, P, 64, 2)."""
+    n, k = weight.shape
+    groups, pairs = -(-n // 64), -(-k // 2)
+    padded = weight.new_zeros(groups * 64, pairs * 2)
+    padded[:n, :k] = weight
+    return padded.view(groups, 64, pairs, 2).transpose(1, 2).contiguous()  # (G, P, 64, 2)
+
+
+def packed_bf16(weight: Tensor) -> Tensor:
+    """A bfloat16 weight (N, K) in the layout of the native bfloat16 product (``bf16.h``), kept from call
+    to call as :func:`transposed` is (packing costs about as much as ten steps of a one-row scan)."""
+    return _kept(_PACKED, weight, _pack_bf16)
 
 
 def transition_arguments(transition: Any) -> tuple[list[Tensor], list[Tensor], int, bool]:
@@ -143,3 +178,9 @@ def transition_arguments(transition: Any) -> tuple[list[Tensor], list[Tensor], i
 def contiguous(*tensors: Tensor | None) -> list[Tensor | None]:
     """Each tensor detached and contiguous (None stays None)."""
     return [t.detach().contiguous() if t is not None else None for t in tensors]
+
+
+def float32(*tensors: Tensor | None) -> list[Tensor | None]:
+    """Each tensor detached, contiguous and in float32 (None stays None): the masks and biases of the
+    bfloat16 loops, which compute in float32."""
+    return [t.detach().to(torch.float32).contiguous() if t is not None else None for t in tensors]

@@ -173,8 +173,8 @@ def test_nonlinearities_match_torch_over_their_range():
 
 
 def test_training_and_other_dtypes_keep_the_python_loops(monkeypatch):
-    """Only float32 inference, and bfloat16 inference of a few rows, run natively: training, float64 and
-    bfloat16 above the row limit do not."""
+    """Only float32 and bfloat16 inference run natively: training and float64 loops do not (bfloat16's row
+    limits: test_bf16_route_up_to_each_kernels_row_limit)."""
     monkeypatch.setattr(rnn_module, "_forward_native", lambda *a, **k: pytest.fail("native loop taken"))
     monkeypatch.setattr(rnn_module, "_forward_native_bfloat16", lambda *a, **k: pytest.fail("native loop taken"))
     gen = torch.Generator().manual_seed(7)
@@ -186,7 +186,6 @@ def test_training_and_other_dtypes_keep_the_python_loops(monkeypatch):
         rnn_scan(xp, h0, w)  # float64 inference
     ys, _ = rnn_scan(xp.bfloat16(), h0.bfloat16(), w.bfloat16())  # bfloat16 training
     assert ys.grad_fn is not None
-    assert not native.runs(torch.zeros(3, native.BFLOAT16_ROWS + 1, 4, dtype=torch.bfloat16))
     assert not native.runs(torch.zeros(3, 2, 4, dtype=torch.float64))
 
 
@@ -249,3 +248,233 @@ def test_bad_tensors_get_a_clear_error():
                         None, None, [], [], 0, False)  # fmt: skip
     with pytest.raises(RuntimeError, match="weight_hh_t must be contiguous"):
         ops.gru_forward(torch.zeros(2, 1, 9), torch.zeros(1, 3), torch.zeros(9, 3).t(), None, None, None)
+
+
+# bfloat16: the native loops against a float32 reference of their own rounding (h_t to bfloat16 as the
+# product's input and the output, everything else in float32), and against the Python bfloat16 loops.
+BF16 = torch.bfloat16
+# a few units in the last place of bfloat16 (2^-8 relative): a rounding flipped by another summation order
+BF16_TOL = {"rtol": 2**-6, "atol": 2**-6}
+BF16_CASES = [(None, False, 1), ("full", True, 3), ("lengths", False, 2)]
+ACT = {"tanh": torch.tanh, "relu": torch.relu, "sigmoid": torch.sigmoid}
+
+
+def bf16_reference(kind, xp, h0, w, *, bias_hn=None, keep=None, recurrent_mask=None, act="tanh", transition=None):
+    """ys (T, B, H) in bfloat16 by the native bfloat16 loops' arithmetic, in float32 torch operations."""
+    T, H = xp.shape[0], h0.shape[1]
+    f = [t.float() if t is not None else None for t in (xp, w, bias_hn, keep, recurrent_mask)]
+    x, w32, b_hn, k, m = f
+    state, h16, ys = h0.float(), h0, []
+    for t in range(T):
+        u = h16 if m is None else (h16.float() * m).bfloat16()  # the product's input
+        if transition is not None:
+            u_0 = u
+            for layer, (W_k, b_k) in enumerate(zip(transition.weights, transition.biases)):
+                z = ACT[transition.activation](u.float() @ W_k.float().T + (b_k.float() if b_k is not None else 0))
+                last_skip = transition.skip and layer == len(transition.weights) - 1
+                u = (u_0.float() + z).bfloat16() if last_skip else z.bfloat16()
+        g = u.float() @ w32.T
+        if kind == "gru":
+            x_r, x_z, x_n = x[t].split(H, -1)
+            g_r, g_z, g_n = g.split(H, -1)
+            r, z = torch.sigmoid(x_r + g_r), torch.sigmoid(x_z + g_z)
+            n = torch.tanh(x_n + r * (g_n + (b_hn if b_hn is not None else 0)))
+            h_tilde = n + z * (state - n)
+        elif kind == "rnn":
+            h_tilde = ACT[act](x[t] + g)
+        else:
+            a_u, a_c = (x[t] + g).split(H, -1)
+            h_tilde = state + torch.sigmoid(a_u) * (torch.tanh(a_c) - state)
+        state = h_tilde if k is None else h_tilde + k[t] * (state - h_tilde)
+        h16 = state.bfloat16()
+        ys.append(h16)
+    return torch.stack(ys)
+
+
+def bf16_inputs(kind, seed, keep, mask, B, T=7, H=12, gates=None):
+    gen = torch.Generator().manual_seed(seed)
+    G = gates or {"gru": 3, "rnn": 1, "minimal_gru": 2}[kind]
+    k, m = masks(gen, BF16, keep, mask, T, B, H)
+    xp, h0 = random(gen, BF16, T, B, G * H).detach(), random(gen, BF16, B, H).detach()
+    w = random(gen, BF16, G * H, H, scale=0.4).detach()
+    return xp, h0, w, k, m, gen
+
+
+def native_and_python_bf16(scan, module, monkeypatch, *args, **kwargs):
+    """(native, Python loop) results of the same bfloat16 inference call, each checked to take its route: the
+    Python bfloat16 loop, not the float32 one small products otherwise take. (Its products are rounded to
+    bfloat16 where they go to oneDNN, above one row: the two differ by those roundings, carried on.)"""
+    calls, loops = [], []
+    original, loop = module._forward_native_bfloat16, module._forward_bfloat16
+    monkeypatch.setattr(module, "_forward_native_bfloat16", lambda *a: calls.append(1) or original(*a))
+    monkeypatch.setattr(module, "_forward_bfloat16", lambda *a: loops.append(1) or loop(*a))
+    monkeypatch.setattr(module, "BFLOAT16_IN_FLOAT32_PRODUCTS", 0)
+    with torch.no_grad():
+        got = scan(*args, **kwargs)
+        assert calls == [1] and loops == []
+        monkeypatch.setattr(native, "runs", lambda xp: False)
+        want = scan(*args, **kwargs)
+        assert calls == [1] and loops == [1]
+    assert all(t.dtype == BF16 for t in (*got, *want))
+    return got, want
+
+
+def assert_bf16_close(got, want):
+    assert got.dtype == want.dtype == BF16 and got.shape == want.shape
+    torch.testing.assert_close(got.float(), want.float(), **BF16_TOL)
+
+
+@pytest.mark.parametrize("case", BF16_CASES, ids=case_id)
+@pytest.mark.parametrize("bias", [False, True], ids=["", "bias_hn"])
+def test_gru_bf16_native_equals_its_reference_and_the_python_loop(case, bias, monkeypatch):
+    keep, mask, B = case
+    xp, h0, w, k, m, gen = bf16_inputs("gru", 11, keep, mask, B)
+    b_hn = random(gen, BF16, 12).detach() if bias else None
+    (ys, h_T), (ys_py, h_py) = native_and_python_bf16(
+        gru_scan, gru_module, monkeypatch, xp, h0, w, b_hn, keep=k, recurrent_mask=m
+    )
+    assert torch.equal(h_T, ys[-1])
+    assert_bf16_close(ys, bf16_reference("gru", xp, h0, w, bias_hn=b_hn, keep=k, recurrent_mask=m))
+    assert_bf16_close(ys, ys_py)
+    assert_bf16_close(h_T, h_py)
+
+
+@pytest.mark.parametrize("case", BF16_CASES, ids=case_id)
+@pytest.mark.parametrize("nonlinearity", ["tanh", "relu"])
+def test_rnn_bf16_native_equals_its_reference_and_the_python_loop(case, nonlinearity, monkeypatch):
+    keep, mask, B = case
+    xp, h0, w, k, m, _ = bf16_inputs("rnn", 12, keep, mask, B)
+    (ys, h_T), (ys_py, h_py) = native_and_python_bf16(
+        rnn_scan, rnn_module, monkeypatch, xp, h0, w, nonlinearity=nonlinearity, keep=k, recurrent_mask=m
+    )
+    assert torch.equal(h_T, ys[-1])
+    reference = bf16_reference("rnn", xp, h0, w, keep=k, recurrent_mask=m, act=nonlinearity)
+    assert_bf16_close(ys, reference)
+    assert_bf16_close(ys, ys_py)
+
+
+@pytest.mark.parametrize("form", FORMS, ids=form_id)
+def test_rnn_bf16_native_with_a_transition(form, monkeypatch):
+    """One row, where the Python loop's products are not rounded either (MKL in float32): two relu layers
+    with skip carry the roundings of oneDNN's bfloat16 products to several units in the last place."""
+    xp, h0, w, k, m, gen = bf16_inputs("rnn", 13, "full", True, 1, H=10)
+    transition = random_transition(gen, BF16, form, 10)
+    transition = transition.with_tensors([t.detach() if t is not None else None for t in transition.tensors()])
+    (ys, _), (ys_py, _) = native_and_python_bf16(
+        rnn_scan, rnn_module, monkeypatch, xp, h0, w, keep=k, recurrent_mask=m, transition=transition
+    )
+    assert_bf16_close(ys, bf16_reference("rnn", xp, h0, w, keep=k, recurrent_mask=m, transition=transition))
+    assert_bf16_close(ys, ys_py)
+
+
+@pytest.mark.parametrize("case", BF16_CASES, ids=case_id)
+def test_minimal_gru_bf16_native_equals_its_reference_and_the_python_loop(case, monkeypatch):
+    keep, mask, B = case
+    xp, h0, w, k, m, _ = bf16_inputs("minimal_gru", 14, keep, mask, B)
+    (ys, h_T), (ys_py, _) = native_and_python_bf16(
+        minimal_gru_scan, minimal_gru_module, monkeypatch, xp, h0, w, keep=k, recurrent_mask=m
+    )
+    assert torch.equal(h_T, ys[-1])
+    assert_bf16_close(ys, bf16_reference("minimal_gru", xp, h0, w, keep=k, recurrent_mask=m))
+    assert_bf16_close(ys, ys_py)
+
+
+def test_bf16_long_sequence_at_batch_one_stays_close(monkeypatch):
+    """100 steps of the benchmark's GRU (H 256, every panel shape of the product at one row): no drift."""
+    xp, h0, w, _, _, _ = bf16_inputs("gru", 15, None, False, 1, T=100, H=256)
+    w = (w.float() * 256**-0.5 / 0.4).bfloat16()
+    (ys, _), (ys_py, _) = native_and_python_bf16(gru_scan, gru_module, monkeypatch, xp, h0, w)
+    assert_bf16_close(ys, bf16_reference("gru", xp, h0, w))
+    assert_bf16_close(ys, ys_py)
+
+
+@pytest.mark.parametrize("rows", [1, 2, 3, 4, 5, 9])
+def test_bf16_product_is_exact_and_rounds_to_nearest_even(rows):
+    """With small integers every product and sum is exact in float32, so relu(h W^T) rounded to bfloat16 must
+    be torch's rounding bit for bit: sums above 256 land between bfloat16 neighbours, ties among them. Every
+    row count of the product's panels; H 70 pads N to two groups of 64 and 256 fills four; a transition layer
+    of 33 units pads K to 34 (u_1 = relu(h W_1^T) rounded, then an identity recurrent weight)."""
+    gen = torch.Generator().manual_seed(16)
+    ops = native.ops()
+    for H in (70, 256):
+        h0 = torch.randint(-8, 9, (rows, H), generator=gen).to(BF16)
+        w = torch.randint(-8, 9, (H, H), generator=gen).to(BF16)
+        ys, _ = ops.rnn_forward_bf16(torch.zeros(1, rows, H, dtype=BF16), h0, native.packed_bf16(w), 1, None, None,
+                                     [], [], 0, False)  # fmt: skip
+        assert torch.equal(ys[0], torch.relu(h0.float() @ w.float().T).bfloat16())
+    h0 = torch.randint(-8, 9, (rows, 33), generator=gen).to(BF16)
+    w_1 = torch.randint(-8, 9, (33, 33), generator=gen).to(BF16)
+    eye = torch.eye(33, dtype=BF16)
+    ys, _ = ops.rnn_forward_bf16(torch.zeros(1, rows, 33, dtype=BF16), h0, native.packed_bf16(eye), 1, None, None,
+                                 [native.packed_bf16(w_1)], [torch.empty(0)], 1, False)  # fmt: skip
+    assert torch.equal(ys[0], torch.relu(h0.float() @ w_1.float().T).bfloat16())
+
+
+def test_bf16_nan_and_infinity_pass_through():
+    xp = torch.tensor([float("nan"), float("inf"), -float("inf"), 1.0], dtype=BF16).view(1, 1, 4)
+    zero = torch.zeros(4, 4, dtype=BF16)
+    ys, _ = native.ops().rnn_forward_bf16(xp, torch.zeros(1, 4, dtype=BF16), native.packed_bf16(zero), 0,
+                                          None, None, [], [], 0, False)  # fmt: skip
+    torch.testing.assert_close(ys.view(4), torch.tanh(xp.view(4)), equal_nan=True)
+
+
+@pytest.mark.parametrize("module, scan, gates", [(gru_module, gru_scan, 3), (rnn_module, rnn_scan, 1),
+                                                 (minimal_gru_module, minimal_gru_scan, 2)])  # fmt: skip
+def test_bf16_route_up_to_each_kernels_row_limit(module, scan, gates, monkeypatch):
+    """Taken in inference up to the kernel's BFLOAT16_NATIVE_ROWS, not one row above it, nor in training, nor
+    where the loops lack AVX-512 BF16 (then the earlier routes run, still in bfloat16)."""
+    calls = []
+    original = module._forward_native_bfloat16
+    monkeypatch.setattr(module, "_forward_native_bfloat16", lambda *a: calls.append(a[0].shape[1]) or original(*a))
+    limit = module.BFLOAT16_NATIVE_ROWS
+    gen = torch.Generator().manual_seed(17)
+    H = 6
+
+    def run(B, grad=False):
+        xp, h0, w = random(gen, BF16, 3, B, gates * H), random(gen, BF16, B, H), random(gen, BF16, gates * H, H)
+        with torch.set_grad_enabled(grad):
+            ys, h_T = scan(xp, h0, w)
+        assert ys.dtype == h_T.dtype == BF16 and ys.shape == (3, B, H)
+        return ys
+
+    run(limit)
+    run(limit + 1)
+    assert run(1, grad=True).grad_fn is not None
+    assert calls == [limit]
+    monkeypatch.setattr(native, "bf16_supported", lambda: False)
+    assert not native.runs(torch.zeros(3, 1, 4, dtype=BF16))
+    run(1)
+    assert calls == [limit]
+
+
+def test_bf16_supported_matches_the_cpu():
+    """The bfloat16 loops are compiled in exactly where the CPU (whose flags the build targets) has AVX-512 BF16."""
+    flags = native._cpu().split()
+    assert native.bf16_supported() == ("avx512_bf16" in flags)
+
+
+def test_packed_weight_layout_and_cache():
+    w = torch.randn(70, 33).bfloat16()
+    packed = native.packed_bf16(w)
+    assert packed.shape == (2, 17, 64, 2) and packed.dtype == BF16
+    g, p, c, e = 1, 16, 5, 0
+    assert packed[g, p, c, e] == w[64 * g + c, 2 * p + e]
+    assert torch.equal(packed[1, :, 6:], torch.zeros(17, 58, 2, dtype=BF16))  # columns 70..127: padding
+    assert torch.equal(packed[:, 16, :, 1], torch.zeros(2, 64, dtype=BF16))  # k 33: padding
+    assert native.packed_bf16(w) is packed
+    w.mul_(2)
+    assert native.packed_bf16(w) is not packed
+    key = id(w)
+    del w
+    assert key not in native._PACKED
+
+
+def test_bf16_bad_tensors_get_a_clear_error():
+    ops = native.ops()
+    packed = native.packed_bf16(torch.zeros(9, 3, dtype=BF16))
+    with pytest.raises(RuntimeError, match="xp must be bfloat16"):
+        ops.gru_forward_bf16(torch.zeros(2, 1, 9), torch.zeros(1, 3, dtype=BF16), packed, None, None, None)
+    packed = native.packed_bf16(torch.zeros(6, 5, dtype=BF16))  # K 5: 3 pairs, where H 3 has 2
+    with pytest.raises(RuntimeError, match=r"weight_packed must be a \(6, 3\) weight packed"):
+        ops.minimal_gru_forward_bf16(torch.zeros(2, 1, 6, dtype=BF16), torch.zeros(1, 3, dtype=BF16), packed,
+                                     None, None)  # fmt: skip

@@ -52,9 +52,15 @@ with a small recurrent product (at most ``BFLOAT16_IN_FLOAT32_PRODUCTS`` multipl
 whole in float32, the inputs cast up once and ys, h_T cast back to bfloat16 (by autograd for the
 gradients), except in inference with a weight of at least
 :data:`rnnkit.kernels.linear.BFLOAT16_LARGE_WEIGHT` elements, which takes the bfloat16 loop at any
-batch. A oneDNN call costs at least 14 us (one row, 16 x 16 weight), more than bfloat16 saves on a small product:
-at batch 1 (768 x 256 weight) 21.4 us a step against 7.8 us for MKL's float32 product, so a bfloat16
-scan of one row stays about 1.05x the float32 time (the casts).
+batch. A oneDNN call costs at least 14 us (one row, 16 x 16 weight), more than bfloat16 saves on a small
+product: at batch 1 (768 x 256 weight) 21.4 us a step against 7.8 us for MKL's float32 product. Where the CPU has
+AVX-512 BF16, bfloat16 inference of at most ``BFLOAT16_NATIVE_ROWS`` rows takes neither route but the
+native loop (:mod:`rnnkit.kernels.native`, ``bf16.h``): the product of h_{t-1} (rounded to bfloat16, as
+above) with the weight packed once and kept while it is unchanged, by AVX-512 BF16 dot products summing
+in float32 (4.6 us a step at batch 1, H 256), its result not rounded; b_hn, the gates, n and the state in
+float32 as above, h_t rounded to bfloat16 once a step. Measured, ``GRU`` layer at batch 1, T 100, I 128,
+H 256, one thread (``benchmarks/rnn_speed.py``): 0.58-0.60x the float32 time (1.25x run in float32); the
+kernel alone 0.48x (1.21x).
 """
 
 from __future__ import annotations
@@ -80,6 +86,13 @@ _KERNEL = "gru_scan"
 # forward and backward), the bfloat16 loop against bfloat16 run in float32: 1.18x at 1.6M (H 256 batch 8),
 # 0.77x at 3.1M (H 256 batch 16; H 512 batch 4: 1.01x), 0.74x at 6.3M.
 BFLOAT16_IN_FLOAT32_PRODUCTS = 1 << 21
+# Up to this batch bfloat16 inference runs the native loop (rnnkit.kernels.native, bf16.h), whose product
+# (vdpbf16ps) beats MKL's float32 one while a step reads more weight than it computes. Measured, the kernel
+# alone, T 100, H 256, one thread, as multiples of the float32 time, native against the route otherwise
+# taken (run in float32 up to BFLOAT16_IN_FLOAT32_PRODUCTS, the oneDNN loop above): batch 1 0.48x against
+# 1.21x, 2 0.63x / 1.16x, 4 0.73x / 1.39x, 8 0.79x / 1.10x, 12 0.78x / 0.67x, 16 0.80x / 0.56x. At H 512 and
+# 1024 the native loop gains more (batch 1 0.20x and 0.49x, batch 4 0.51x and 0.53x).
+BFLOAT16_NATIVE_ROWS = 8
 
 
 def gru_scan(
@@ -114,7 +127,8 @@ def gru_scan(
         {"xp": xp, "h0": h0, "weight_hh": weight_hh, "bias_hn": bias_hn, "keep": keep, "recurrent_mask": recurrent_mask},
     )
     training = needs_grad(xp, h0, weight_hh, bias_hn)
-    if not training and xp.dtype == torch.bfloat16 and native.runs(xp):
+    few_bfloat16_rows = xp.dtype == torch.bfloat16 and xp.shape[1] <= BFLOAT16_NATIVE_ROWS
+    if not training and few_bfloat16_rows and native.runs(xp):
         return _forward_native_bfloat16(xp, h0, weight_hh, bias_hn, keep, recurrent_mask)
     in_float32 = bfloat16_in_float32(xp, weight_hh, BFLOAT16_IN_FLOAT32_PRODUCTS, training=training)
     if in_float32:

@@ -40,6 +40,12 @@ multiply-adds a step) runs whole in float32, the inputs cast up once and ys, h_T
 (by autograd for the gradients), except in inference with a weight of at least
 :data:`rnnkit.kernels.linear.BFLOAT16_LARGE_WEIGHT` elements, which takes the bfloat16 loop at any
 batch. A oneDNN call costs at least 14 us (one row, 16 x 16 weight), more than bfloat16 saves on a small product.
+Where the CPU has AVX-512 BF16, bfloat16 inference of at most ``BFLOAT16_NATIVE_ROWS`` rows takes neither
+route but the native loop (:mod:`rnnkit.kernels.native`, ``bf16.h``): the product of h_{t-1} (rounded to
+bfloat16, as above) with the weight packed once and kept while it is unchanged, by AVX-512 BF16 dot
+products summing in float32, xp_t added in float32, the result not rounded; the gates and the state in
+float32 as above, h_t rounded to bfloat16 once a step. Measured, the kernel alone at batch 1, T 100,
+H 256, one thread: 0.48x the float32 time (1.24x run in float32).
 """
 
 from __future__ import annotations
@@ -66,6 +72,12 @@ _KERNEL = "minimal_gru_scan"
 # the last point where float32 was faster (1.6M, H 256 batch 12); 2.1M, level in inference and faster in
 # training, takes the bfloat16 loop.
 BFLOAT16_IN_FLOAT32_PRODUCTS = 3 << 19
+# Up to this batch bfloat16 inference runs the native loop (rnnkit.kernels.native, bf16.h), whose product
+# (vdpbf16ps) beats MKL's float32 one while a step reads more weight than it computes. Measured, the kernel
+# alone, T 100, H 256, one thread, as multiples of the float32 time, native against the route otherwise
+# taken (run in float32 up to BFLOAT16_IN_FLOAT32_PRODUCTS, the oneDNN loop above): batch 1 0.48x against
+# 1.24x, 2 0.61x / 1.29x, 4 0.73x / 1.18x, 8 0.80x / 1.11x, 12 0.78x / 1.09x, 16 0.81x / 0.83x.
+BFLOAT16_NATIVE_ROWS = 12
 
 
 def minimal_gru_scan(
@@ -93,7 +105,8 @@ def minimal_gru_scan(
     check_scan(_KERNEL, xp, h0, weight_hh, 2, recurrent_mask, keep=keep)
     check_dtypes(_KERNEL, {"xp": xp, "h0": h0, "weight_hh": weight_hh, "keep": keep, "recurrent_mask": recurrent_mask})
     training = needs_grad(xp, h0, weight_hh)
-    if not training and xp.dtype == torch.bfloat16 and native.runs(xp):
+    few_bfloat16_rows = xp.dtype == torch.bfloat16 and xp.shape[1] <= BFLOAT16_NATIVE_ROWS
+    if not training and few_bfloat16_rows and native.runs(xp):
         return _forward_native_bfloat16(xp, h0, weight_hh, keep, recurrent_mask)
     in_float32 = bfloat16_in_float32(xp, weight_hh, BFLOAT16_IN_FLOAT32_PRODUCTS, training=training)
     if in_float32:

@@ -44,13 +44,24 @@ float32, the inputs cast up once and ys, h_T cast back to bfloat16 (by autograd 
 except in inference with a weight of at least :data:`rnnkit.kernels.linear.BFLOAT16_LARGE_WEIGHT`
 elements, which takes the bfloat16 loop at any batch. A oneDNN call costs at least 14 us (one row,
 16 x 16 weight), more than bfloat16 saves on a small product: at batch 1 (256 x 256 weight) 18.6 us a step against
-3.6 us for MKL's float32 product, so a bfloat16 scan of one row stays about 1.1x the float32 time (the
-casts). A transition's layers are (H, H) products like the recurrent one and follow its dtype, and its
-limits; in the bfloat16 inference loop their activation runs in float32 too
-(:mod:`rnnkit.kernels.transition`). Measured with one tanh layer, batch 64, T 100, H 256, one thread:
-inference 10.9 ms, against 13.4 ms with the layer's tanh in bfloat16 and 13.0 ms in float32 (relu and
-sigmoid lose 0.2-0.3 ms to the casts); a training step in the bfloat16 loop 35.4 ms, against 53.3 ms for
-bfloat16 run in float32 and 43.5 ms in float32.
+3.6 us for MKL's float32 product. Where the CPU has AVX-512 BF16, bfloat16 inference of at most
+``BFLOAT16_NATIVE_ROWS`` rows takes neither route but the native loop (:mod:`rnnkit.kernels.native`,
+``bf16.h``): the product of h'_{t-1} in bfloat16 with the weight packed once and kept while it is
+unchanged, by AVX-512 BF16 dot products summing in float32 (1.6 us a step at batch 1, H 256), xp_t added
+in float32, the result not rounded; the nonlinearity and the keep mask in float32, h_t rounded to bfloat16
+once a step. Measured at batch 1, T 100, H 256, one thread: the kernel alone 0.64x the float32 time (1.33x
+run in float32); the ``RNN`` layer (I 128, ``benchmarks/rnn_speed.py``) 0.86-0.87x (1.28x run in float32).
+The layer gains less because its input projection, bfloat16 through oneDNN, costs more than MKL's float32
+one when the caches are cold, as in that benchmark (0.11 against 0.10 ms; 0.26 against 0.16 ms just after
+a garbage collection, where the scans are 0.27 against 0.42 ms).
+
+A transition's layers are (H, H) products like the recurrent one and follow its dtype, and its limits; in
+the bfloat16 inference loop their activation runs in float32 too (:mod:`rnnkit.kernels.transition`).
+Measured with one tanh layer, batch 64, T 100, H 256, one thread: inference 10.9 ms, against 13.4 ms with
+the layer's tanh in bfloat16 and 13.0 ms in float32 (relu and sigmoid lose 0.2-0.3 ms to the casts); a
+training step in the bfloat16 loop 35.4 ms, against 53.3 ms for bfloat16 run in float32 and 43.5 ms in
+float32. The native bfloat16 loop multiplies them as the recurrent weight (packed, summed in float32),
+their biases and activation in float32, u_k rounded to bfloat16 between layers.
 """
 
 from __future__ import annotations
@@ -81,6 +92,13 @@ _KERNEL = "rnn_scan"
 # where float32 was faster (1.0M) and 2.1M, which takes the bfloat16 loop: level in inference, faster
 # in training (H 256: batch 24 and below in float32, 32 in bfloat16).
 BFLOAT16_IN_FLOAT32_PRODUCTS = 3 << 19
+# Up to this batch bfloat16 inference runs the native loop (rnnkit.kernels.native, bf16.h), whose product
+# (vdpbf16ps) beats MKL's float32 one while a step reads more weight than it computes. Measured, the kernel
+# alone, T 100, H 256, one thread, as multiples of the float32 time, native against the route otherwise
+# taken (run in float32 up to BFLOAT16_IN_FLOAT32_PRODUCTS): batch 1 0.64x against 1.33x, 2 0.83x / 1.18x,
+# 4 1.38x / 1.42x, 6 1.42x / 1.40x, 8 1.51x / 1.30x. At H 512 batch 1 0.62x against 1.82x, batch 4 1.35x /
+# 1.47x; at H 1024 batch 1 0.23x / 0.72x, batch 4 0.55x / 0.71x.
+BFLOAT16_NATIVE_ROWS = 4
 NONLINEARITIES = ("tanh", "relu")
 
 
@@ -121,7 +139,8 @@ def rnn_scan(
     named = {"xp": xp, "h0": h0, "weight_hh": weight_hh, "keep": keep, "recurrent_mask": recurrent_mask}
     check_dtypes(_KERNEL, named | {f"transition[{k}]": value for k, value in enumerate(layers)})
     training = needs_grad(xp, h0, weight_hh, *layers)
-    if not training and xp.dtype == torch.bfloat16 and native.runs(xp):
+    few_bfloat16_rows = xp.dtype == torch.bfloat16 and xp.shape[1] <= BFLOAT16_NATIVE_ROWS
+    if not training and few_bfloat16_rows and native.runs(xp):
         return _forward_native_bfloat16(xp, h0, weight_hh, nonlinearity, keep, recurrent_mask, transition)
     # A transition's layers are products of the recurrent one's size: the same limits hold for them.
     in_float32 = bfloat16_in_float32(xp, weight_hh, BFLOAT16_IN_FLOAT32_PRODUCTS, training=training)

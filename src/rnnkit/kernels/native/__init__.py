@@ -8,7 +8,10 @@ than computing. The C++ loops here run the same equations with one matrix produc
 written so that the compiler vectorizes them (``scan.h``: float32 within about 1e-7 of torch's). They
 cover inference in float32 (no autograd: training keeps the Python loops and their hand-written
 backward, whose time goes to matrix products), with every option of the Python loops: peepholes, layer
-norms, keep masks, recurrent masks, deep transitions.
+norms, keep masks, recurrent masks, deep transitions. The GRU, RNN and minimal-GRU loops also run bfloat16
+inference at small batch (each kernel's ``BFLOAT16_NATIVE_ROWS``) where the CPU has AVX-512 BF16
+(``bf16.h``: a product of a few rows by vdpbf16ps on a weight packed once, :func:`packed_bf16`; the gates
+and state in float32, as the Python bfloat16 loops), in place of running such scans cast to float32.
 
 Building. The first call compiles ``*.cpp`` with :func:`torch.utils.cpp_extension.load` (ninja and a C++17
 compiler; about 30 s on 2 cores) into torch's extension cache (``TORCH_EXTENSIONS_DIR``, by default
@@ -42,7 +45,6 @@ _SOURCES = ("lstm.cpp", "gru.cpp", "rnn.cpp", "minimal_gru.cpp", "bf16.cpp")
 _HEADERS = ("scan.h", "bf16.h")
 _FLAGS = ("-O3", "-std=c++17", "-march=native", "-fopenmp-simd")
 ACTIVATIONS = {"tanh": 0, "relu": 1, "sigmoid": 2}  # the codes of scan.h
-BFLOAT16_ROWS = 4
 
 
 def enabled() -> bool:
@@ -100,14 +102,14 @@ def ops() -> Any | None:
 
 
 def runs(xp: Tensor) -> bool:
-    """Whether a scan over ``xp`` (T, B, ·) in inference takes a native loop, built here: float32 on the CPU,
-    where its products go to MKL (:mod:`rnnkit.kernels.linear`: on Intel CPUs, and for one row elsewhere);
-    bfloat16 on the CPU at most :data:`BFLOAT16_ROWS` rows, where the loops are compiled with AVX-512 BF16
-    (:func:`bf16_supported`)."""
+    """Whether a scan over ``xp`` (T, B, ·) in inference can take a native loop, built here: float32 on the
+    CPU, where its products go to MKL (:mod:`rnnkit.kernels.linear`: on Intel CPUs, and for one row
+    elsewhere); bfloat16 on the CPU, where the loops are compiled with AVX-512 BF16 (:func:`bf16_supported`),
+    taken by each kernel up to the batch it names (``BFLOAT16_NATIVE_ROWS``)."""
     if xp.device.type != "cpu":
         return False
     if xp.dtype == torch.bfloat16:
-        return xp.shape[1] <= BFLOAT16_ROWS and ops() is not None and bf16_supported()
+        return ops() is not None and bf16_supported()
     if xp.dtype != torch.float32 or onednn_faster(xp.dtype, xp.shape[1], xp.device):
         return False
     return ops() is not None

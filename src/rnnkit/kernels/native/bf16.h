@@ -3,19 +3,23 @@
 //
 // Why a product of our own: a bfloat16 scan at small batch makes one product of a few rows a step, and
 // neither library serves it. oneDNN's bfloat16 call costs at least 14 us whatever its size (more than the
-// GRU's whole float32 product at batch 1, about 8 us), and MKL's bfloat16 path is slower than its
-// float32 one, so such scans ran cast to float32, at 1.2-1.3x the float32 time. A product of one row
-// costs reading its weight (from L2: the GRU's at H 256 is 768 KB in float32), and in bfloat16 that is
-// half the bytes. vdpbf16ps multiplies one 64-byte line of the weight, 16 columns x 2 consecutive k, with
-// a pair of x broadcast to every lane, adding into 16 float32 sums. Measured, one thread, one row against
-// (768, 256): 4.6 us, against 8 us for MKL's float32 product; (256, 256): 1.6 us against 2 us.
+// GRU's whole float32 product at batch 1, about 8 us), and MKL's bfloat16 path is slower than its float32
+// one, so such scans ran cast to float32, at 1.2-1.3x the float32 time. vdpbf16ps multiplies one 64-byte
+// line of the weight, 16 columns x 2 consecutive k, with a pair of x broadcast to every lane, adding into
+// 16 float32 sums: 32 multiply-adds an instruction. Measured, one thread, one row against (768, 256):
+// 4.6 us, against 6.5-8 us for MKL's float32 product; (256, 256): 1.6 us against 2.5 us.
 //
-// Accumulators. vdpbf16ps's latency needs about 24 independent sums in flight to reach its throughput
-// (measured: 12 sums 1.5 G instructions/s, 24 sums 3.1 G/s). A panel of the product is R rows x G groups
-// of 64 columns (4 sums of 16 columns each) x S interleaved shares of k (S sums per output, added at the
-// end): R G 4 S sums, about 24. Measured, one row: (768, 256) 5.4 us with 8 sums (G 2), 4.6 us with 24
-// (G 6); (256, 256), only 4 groups, 1.8 us with 8, 1.6 us with 32 (G 4, S 2). With several rows each
-// weight line loaded serves every row: 2 rows 7.7 us, 4 rows 14.8 us against (768, 256).
+// Accumulators. vdpbf16ps runs about half an instruction a cycle (1.3 G/s here: 41 G multiply-adds a
+// second, against 29 G for float32 FMAs; mixing both gains nothing, they share a port), and its latency
+// needs several independent sums in flight (4 sums 0.9 G/s, 8 1.25 G/s, 16 1.3 G/s). A panel of the
+// product is R rows x G groups of 64 columns (4 sums of 16 columns each) x S interleaved shares of k (S
+// sums per output, added at the end): R G 4 S sums, 16 to 32. Measured, one row: (768, 256) 5.4 us with 8
+// sums (G 2), 4.6 us with 24 (G 6); (256, 256), only 4 groups, 1.8 us with 8, 1.6 us with 32 (G 4, S 2).
+// At 1.3 G instructions/s the product is bound by vdpbf16ps, not by reading the weight (a weight held in
+// L1 runs no faster; neither a layout of one stream per panel nor software prefetches changed the time).
+// With several rows each weight line loaded serves every row, but the instructions grow with the rows: 2
+// rows 7.7 us, 4 rows 14.8 us against (768, 256), where MKL's float32 product, with two FMA ports, catches
+// up (hence each kernel's BFLOAT16_NATIVE_ROWS).
 #pragma once
 
 #include <ATen/ATen.h>
@@ -172,7 +176,7 @@ inline void bf16_matmul(float* out, int64_t ldo, const uint16_t* x, int64_t ldx,
 
 // h[j] = k_j h_{t-1}[j] + (1 - k_j) h~_j over n units, h~_j = candidate(j), k_j = kb[j] (unit 1), kb[0] (unit
 // 0), or h~ itself without a keep mask: each case a loop of its own, which the compiler vectorizes (one loop
-// choosing between them per unit it did not: 8 us a step for the GRU at batch 1, H 256, against 5.5).
+// choosing between them per unit it did not: 8.2 us a step for the GRU at batch 1, H 256, against 4.6).
 template <typename Candidate>
 inline void step_units(float* __restrict h, const float* __restrict hp, int64_t n, const float* kb, int64_t unit,
                        Candidate candidate) {

@@ -58,7 +58,8 @@ std::tuple<at::Tensor, at::Tensor> gru_forward(const at::Tensor& xp, const at::T
       float* __restrict hb = h + b * H;
       const float* kb = k ? k.at(t, b) : nullptr;
       for (int64_t j = 0; j < H; ++j) {
-        const float h_tilde = gru_candidate(xr[j], xz[j], xn[j], gr[j], gz[j], gn[j] + (b_hn != nullptr ? b_hn[j] : 0.0f), hpb[j]);
+        const float gn_j = gn[j] + (b_hn != nullptr ? b_hn[j] : 0.0f);
+        const float h_tilde = gru_candidate(xr[j], xz[j], xn[j], gr[j], gz[j], gn_j, hpb[j]);
         const float keep_j = kb != nullptr ? kb[j * k.unit] : 0.0f;
         hb[j] = h_tilde + keep_j * (hpb[j] - h_tilde);
       }

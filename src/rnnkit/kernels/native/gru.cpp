@@ -31,7 +31,9 @@ std::tuple<at::Tensor, at::Tensor> gru_forward(const at::Tensor& xp, const at::T
   }
   check_float32(weight_hh_t, "weight_hh_t");
   const int64_t T = xp.size(0), B = xp.size(1), H3 = xp.size(2), H = H3 / 3;
-  const float* b_hn = data_or_null(bias_hn, "bias_hn");
+  // no b_hn reads as zeros: a load under a condition would keep the loop from vectorizing
+  auto zeros = at::zeros({H}, xp.options());
+  const float* b_hn = bias_hn.has_value() ? data_or_null(bias_hn, "bias_hn") : zeros.data_ptr<float>();
   const float* m = data_or_null(recurrent_mask, "recurrent_mask");
   const Keep k(keep, "keep");
 
@@ -56,13 +58,9 @@ std::tuple<at::Tensor, at::Tensor> gru_forward(const at::Tensor& xp, const at::T
       const float* __restrict gn = gz + H;
       const float* __restrict hpb = hp + b * H;
       float* __restrict hb = h + b * H;
-      const float* kb = k ? k.at(t, b) : nullptr;
-      for (int64_t j = 0; j < H; ++j) {
-        const float gn_j = gn[j] + (b_hn != nullptr ? b_hn[j] : 0.0f);
-        const float h_tilde = gru_candidate(xr[j], xz[j], xn[j], gr[j], gz[j], gn_j, hpb[j]);
-        const float keep_j = kb != nullptr ? kb[j * k.unit] : 0.0f;
-        hb[j] = h_tilde + keep_j * (hpb[j] - h_tilde);
-      }
+      step_units(hb, hpb, H, k ? k.at(t, b) : nullptr, k.unit, [&](int64_t j) __attribute__((always_inline)) {
+        return gru_candidate(xr[j], xz[j], xn[j], gr[j], gz[j], gn[j] + b_hn[j], hpb[j]);
+      });
     }
     hp = h;
   }

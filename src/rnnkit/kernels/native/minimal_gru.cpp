@@ -49,12 +49,9 @@ std::tuple<at::Tensor, at::Tensor> minimal_gru_forward(const at::Tensor& xp, con
       const float* __restrict ac = au + H;
       const float* __restrict hpb = hp + b * H;
       float* __restrict hb = h + b * H;
-      const float* kb = k ? k.at(t, b) : nullptr;
-      for (int64_t j = 0; j < H; ++j) {
-        const float h_tilde = minimal_gru_candidate(au[j], ac[j], hpb[j]);
-        const float keep_j = kb != nullptr ? kb[j * k.unit] : 0.0f;
-        hb[j] = h_tilde + keep_j * (hpb[j] - h_tilde);
-      }
+      step_units(hb, hpb, H, k ? k.at(t, b) : nullptr, k.unit, [&](int64_t j) __attribute__((always_inline)) {
+        return minimal_gru_candidate(au[j], ac[j], hpb[j]);
+      });
     }
     hp = h;
   }

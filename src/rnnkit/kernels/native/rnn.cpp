@@ -53,17 +53,14 @@ std::tuple<at::Tensor, at::Tensor> rnn_forward(const at::Tensor& xp, const at::T
         const float* __restrict ab = pa + b * H;
         const float* __restrict hpb = hp + b * H;
         float* __restrict hb = h + b * H;
-        const float* kb = k.at(t, b);
         if (nonlinearity == kTanh) {
-          for (int64_t j = 0; j < H; ++j) {
-            const float h_tilde = tanh_approx(ab[j]);
-            hb[j] = h_tilde + kb[j * k.unit] * (hpb[j] - h_tilde);
-          }
+          step_units(hb, hpb, H, k.at(t, b), k.unit, [&](int64_t j) __attribute__((always_inline)) {
+            return tanh_approx(ab[j]);
+          });
         } else {
-          for (int64_t j = 0; j < H; ++j) {
-            const float h_tilde = relu(ab[j]);
-            hb[j] = h_tilde + kb[j * k.unit] * (hpb[j] - h_tilde);
-          }
+          step_units(hb, hpb, H, k.at(t, b), k.unit, [&](int64_t j) __attribute__((always_inline)) {
+            return relu(ab[j]);
+          });
         }
       }
     }

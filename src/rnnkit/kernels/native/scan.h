@@ -71,6 +71,28 @@ inline float tanh_approx(float x) { return 1.0f - 2.0f / (exp_approx(2.0f * x) +
 
 inline float relu(float x) { return x < 0.0f ? 0.0f : x; }  // NaN stays NaN, as torch.relu
 
+// h[j] = k_j h_{t-1}[j] + (1 - k_j) h~_j over n units, h~_j = candidate(j), k_j = kb[j] (unit 1), kb[0] (unit
+// 0), or h~ itself without a keep mask: each case a loop of its own, which the compiler vectorizes (one loop
+// choosing between them per unit it did not: 8.2 us a step for the GRU at batch 1, H 256, against 4.6).
+template <typename Candidate>
+inline void step_units(float* __restrict h, const float* __restrict hp, int64_t n, const float* kb, int64_t unit,
+                       Candidate candidate) {
+  if (kb == nullptr) {
+    for (int64_t j = 0; j < n; ++j) h[j] = candidate(j);
+  } else if (unit == 0) {
+    const float keep = kb[0];
+    for (int64_t j = 0; j < n; ++j) {
+      const float h_tilde = candidate(j);
+      h[j] = h_tilde + keep * (hp[j] - h_tilde);
+    }
+  } else {
+    for (int64_t j = 0; j < n; ++j) {
+      const float h_tilde = candidate(j);
+      h[j] = h_tilde + kb[j] * (hp[j] - h_tilde);
+    }
+  }
+}
+
 // Activation codes, as rnnkit.kernels.native passes them.
 enum Activation : int64_t { kTanh = 0, kRelu = 1, kSigmoid = 2 };
 

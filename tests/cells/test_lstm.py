@@ -198,6 +198,15 @@ def test_plain_float32_inference_at_small_batch_takes_the_native_loop(batch, gra
         torch.testing.assert_close(got, want, rtol=1e-5, atol=2e-6)
 
 
+def test_plain_bfloat16_inference_keeps_torch_lstm(monkeypatch):
+    """torch.lstm's oneDNN bfloat16 LSTM beats the float32 cast the native loop would need."""
+    cell = LSTMCell(3, 6).bfloat16()
+    calls = _spy(monkeypatch)
+    with torch.no_grad():
+        cell.scan(torch.randn(7, 1, 3).bfloat16(), cell.initial_state(1))
+    assert calls == ["torch_lstm"]
+
+
 @pytest.mark.parametrize("bias", [True, False])
 @pytest.mark.parametrize("proj_size", [0, 2])
 def test_torch_lstm_path_equals_kernel_outputs_and_gradients(bias, proj_size, monkeypatch):

@@ -25,3 +25,4 @@ def python_loops(monkeypatch):
     from rnnkit.kernels import native
 
     monkeypatch.setattr(native, "runs", lambda xp: False)
+    monkeypatch.setattr(native, "runs_bfloat16", lambda xp: False)

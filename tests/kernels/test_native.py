@@ -187,6 +187,7 @@ def test_training_and_other_dtypes_keep_the_python_loops(monkeypatch):
     ys, _ = rnn_scan(xp.bfloat16(), h0.bfloat16(), w.bfloat16())  # bfloat16 training
     assert ys.grad_fn is not None
     assert not native.runs(torch.zeros(3, 2, 4, dtype=torch.float64))
+    assert not native.runs(torch.zeros(3, 2, 4, dtype=torch.bfloat16))  # the float32 loops' predicate
 
 
 def test_turned_off_by_the_environment(monkeypatch):
@@ -312,7 +313,7 @@ def native_and_python_bf16(scan, module, monkeypatch, *args, **kwargs):
     with torch.no_grad():
         got = scan(*args, **kwargs)
         assert calls == [1] and loops == []
-        monkeypatch.setattr(native, "runs", lambda xp: False)
+        monkeypatch.setattr(native, "runs_bfloat16", lambda xp: False)
         want = scan(*args, **kwargs)
         assert calls == [1] and loops == [1]
     assert all(t.dtype == BF16 for t in (*got, *want))
@@ -442,7 +443,7 @@ def test_bf16_route_up_to_each_kernels_row_limit(module, scan, gates, monkeypatc
     assert run(1, grad=True).grad_fn is not None
     assert calls == [limit]
     monkeypatch.setattr(native, "bf16_supported", lambda: False)
-    assert not native.runs(torch.zeros(3, 1, 4, dtype=BF16))
+    assert not native.runs_bfloat16(torch.zeros(3, 1, 4, dtype=BF16))
     run(1)
     assert calls == [limit]
 
@@ -478,3 +479,20 @@ def test_bf16_bad_tensors_get_a_clear_error():
     with pytest.raises(RuntimeError, match=r"weight_packed must be a \(6, 3\) weight packed"):
         ops.minimal_gru_forward_bf16(torch.zeros(2, 1, 6, dtype=BF16), torch.zeros(1, 3, dtype=BF16), packed,
                                      None, None)  # fmt: skip
+
+
+@pytest.mark.parametrize("module", [gru_module, rnn_module, minimal_gru_module], ids=["gru", "rnn", "minimal_gru"])
+def test_bfloat16_above_the_native_rows_takes_the_python_bfloat16_loop(module, monkeypatch):
+    """Past BFLOAT16_NATIVE_ROWS a bfloat16 scan that stays in bfloat16 runs the Python bfloat16 loop, never a
+    float32 native loop (which would refuse bfloat16 tensors)."""
+    monkeypatch.setattr(module, "BFLOAT16_IN_FLOAT32_PRODUCTS", 0)
+    loops = []
+    loop = module._forward_bfloat16
+    monkeypatch.setattr(module, "_forward_bfloat16", lambda *a: loops.append(1) or loop(*a))
+    gates = {gru_module: 3, rnn_module: 1, minimal_gru_module: 2}[module]
+    B, H = module.BFLOAT16_NATIVE_ROWS + 1, 8
+    scan = {gru_module: gru_scan, rnn_module: rnn_scan, minimal_gru_module: minimal_gru_scan}[module]
+    with torch.no_grad():
+        ys, h_T = scan(torch.randn(3, B, gates * H).bfloat16(), torch.zeros(B, H).bfloat16(),
+                       torch.randn(gates * H, H).bfloat16())  # fmt: skip
+    assert loops == [1] and ys.dtype == h_T.dtype == torch.bfloat16

@@ -128,7 +128,7 @@ def gru_scan(
     )
     training = needs_grad(xp, h0, weight_hh, bias_hn)
     few_bfloat16_rows = xp.dtype == torch.bfloat16 and xp.shape[1] <= BFLOAT16_NATIVE_ROWS
-    if not training and few_bfloat16_rows and native.runs(xp):
+    if not training and few_bfloat16_rows and native.runs_bfloat16(xp):
         return _forward_native_bfloat16(xp, h0, weight_hh, bias_hn, keep, recurrent_mask)
     in_float32 = bfloat16_in_float32(xp, weight_hh, BFLOAT16_IN_FLOAT32_PRODUCTS, training=training)
     if in_float32:

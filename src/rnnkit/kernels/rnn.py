@@ -140,7 +140,7 @@ def rnn_scan(
     check_dtypes(_KERNEL, named | {f"transition[{k}]": value for k, value in enumerate(layers)})
     training = needs_grad(xp, h0, weight_hh, *layers)
     few_bfloat16_rows = xp.dtype == torch.bfloat16 and xp.shape[1] <= BFLOAT16_NATIVE_ROWS
-    if not training and few_bfloat16_rows and native.runs(xp):
+    if not training and few_bfloat16_rows and native.runs_bfloat16(xp):
         return _forward_native_bfloat16(xp, h0, weight_hh, nonlinearity, keep, recurrent_mask, transition)
     # A transition's layers are products of the recurrent one's size: the same limits hold for them.
     in_float32 = bfloat16_in_float32(xp, weight_hh, BFLOAT16_IN_FLOAT32_PRODUCTS, training=training)

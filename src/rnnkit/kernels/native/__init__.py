@@ -102,17 +102,19 @@ def ops() -> Any | None:
 
 
 def runs(xp: Tensor) -> bool:
-    """Whether a scan over ``xp`` (T, B, ·) in inference can take a native loop, built here: float32 on the
-    CPU, where its products go to MKL (:mod:`rnnkit.kernels.linear`: on Intel CPUs, and for one row
-    elsewhere); bfloat16 on the CPU, where the loops are compiled with AVX-512 BF16 (:func:`bf16_supported`),
-    taken by each kernel up to the batch it names (``BFLOAT16_NATIVE_ROWS``)."""
-    if xp.device.type != "cpu":
-        return False
-    if xp.dtype == torch.bfloat16:
-        return ops() is not None and bf16_supported()
-    if xp.dtype != torch.float32 or onednn_faster(xp.dtype, xp.shape[1], xp.device):
+    """Whether a float32 scan over ``xp`` (T, B, ·) in inference takes the native loop: on the CPU, where its
+    products go to MKL (:mod:`rnnkit.kernels.linear`: on Intel CPUs, and for one row elsewhere), and the
+    loops are built."""
+    if xp.dtype != torch.float32 or xp.device.type != "cpu" or onednn_faster(xp.dtype, xp.shape[1], xp.device):
         return False
     return ops() is not None
+
+
+def runs_bfloat16(xp: Tensor) -> bool:
+    """Whether a bfloat16 scan over ``xp`` in inference can take a native bfloat16 loop: on the CPU, the loops
+    built with AVX-512 BF16 (:func:`bf16_supported`). Each kernel takes it up to the batch it names
+    (``BFLOAT16_NATIVE_ROWS``)."""
+    return xp.dtype == torch.bfloat16 and xp.device.type == "cpu" and ops() is not None and bf16_supported()
 
 
 @functools.lru_cache(maxsize=None)

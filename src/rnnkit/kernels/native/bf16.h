@@ -58,12 +58,7 @@ inline uint16_t float_to_bf16(float f) {
   return static_cast<uint16_t>((u & 0x7FFFFFFFu) > 0x7F800000u ? 0x7FC0u : rounded);
 }
 
-inline void check_bf16(const at::Tensor& t, const char* name) {
-  TORCH_CHECK(t.scalar_type() == at::kBFloat16, "rnnkit native scan: ", name, " must be bfloat16, got ",
-              t.scalar_type());
-  TORCH_CHECK(t.is_contiguous(), "rnnkit native scan: ", name, " must be contiguous");
-  TORCH_CHECK(t.device().is_cpu(), "rnnkit native scan: ", name, " must be on the CPU");
-}
+inline void check_bf16(const at::Tensor& t, const char* name) { check_cpu_tensor(t, name, at::kBFloat16, "bfloat16"); }
 
 inline const uint16_t* bf16_data(const at::Tensor& t) {
   return reinterpret_cast<const uint16_t*>(t.data_ptr<at::BFloat16>());

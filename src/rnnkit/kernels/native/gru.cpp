@@ -26,9 +26,8 @@ std::tuple<at::Tensor, at::Tensor> gru_forward(const at::Tensor& xp, const at::T
                                                const std::optional<at::Tensor>& bias_hn,
                                                const std::optional<at::Tensor>& keep,
                                                const std::optional<at::Tensor>& recurrent_mask) {
-  for (const auto& [t, name] : {std::pair{&xp, "xp"}, {&h0, "h0"}}) {
-    check_float32(*t, name);
-  }
+  check_float32(xp, "xp");
+  check_float32(h0, "h0");
   check_float32(weight_hh_t, "weight_hh_t");
   const int64_t T = xp.size(0), B = xp.size(1), H3 = xp.size(2), H = H3 / 3;
   // no b_hn reads as zeros: a load under a condition would keep the loop from vectorizing
@@ -64,8 +63,7 @@ std::tuple<at::Tensor, at::Tensor> gru_forward(const at::Tensor& xp, const at::T
     }
     hp = h;
   }
-  at::Tensor h_last = T > 0 ? ys.select(0, T - 1).clone() : h0.clone();
-  return {ys, h_last};
+  return {ys, last_state(ys, h0)};
 }
 
 // bfloat16 (rnnkit.kernels.gru's bfloat16 inference loop): xp, h0 and the outputs in bfloat16, the weight
@@ -119,8 +117,7 @@ std::tuple<at::Tensor, at::Tensor> gru_forward_bf16(const at::Tensor& xp, const 
     }
     hp16 = h16;
   }
-  at::Tensor h_last = T > 0 ? ys.select(0, T - 1).clone() : h0.clone();
-  return {ys, h_last};
+  return {ys, last_state(ys, h0)};
 }
 
 }  // namespace

@@ -44,9 +44,9 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> lstm_forward(
     const std::optional<at::Tensor>& keep_c, const std::optional<at::Tensor>& recurrent_mask,
     std::vector<at::Tensor> transition_weights_t, std::vector<at::Tensor> transition_biases,
     int64_t transition_activation, bool transition_skip) {
-  for (const auto& [t, name] : {std::pair{&xp, "xp"}, {&h0, "h0"}, {&c0, "c0"}}) {
-    check_float32(*t, name);
-  }
+  check_float32(xp, "xp");
+  check_float32(h0, "h0");
+  check_float32(c0, "c0");
   check_float32(weight_hh_t, "weight_hh_t");
   const int64_t T = xp.size(0), B = xp.size(1), H4 = xp.size(2), H = H4 / 4;
   // Missing peepholes read as zeros: loops without branches vectorize (a load under a condition does not).
@@ -120,8 +120,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> lstm_forward(
     }
     hp = h;
   }
-  at::Tensor h_last = T > 0 ? ys.select(0, T - 1).clone() : h0.clone();
-  return {ys, h_last, c};
+  return {ys, last_state(ys, h0), c};
 }
 
 }  // namespace

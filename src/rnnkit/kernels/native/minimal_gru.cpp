@@ -23,9 +23,8 @@ std::tuple<at::Tensor, at::Tensor> minimal_gru_forward(const at::Tensor& xp, con
                                                        const at::Tensor& weight_hh_t,
                                                        const std::optional<at::Tensor>& keep,
                                                        const std::optional<at::Tensor>& recurrent_mask) {
-  for (const auto& [t, name] : {std::pair{&xp, "xp"}, {&h0, "h0"}}) {
-    check_float32(*t, name);
-  }
+  check_float32(xp, "xp");
+  check_float32(h0, "h0");
   check_float32(weight_hh_t, "weight_hh_t");
   const int64_t T = xp.size(0), B = xp.size(1), H2 = xp.size(2), H = H2 / 2;
   const float* m = data_or_null(recurrent_mask, "recurrent_mask");
@@ -55,8 +54,7 @@ std::tuple<at::Tensor, at::Tensor> minimal_gru_forward(const at::Tensor& xp, con
     }
     hp = h;
   }
-  at::Tensor h_last = T > 0 ? ys.select(0, T - 1).clone() : h0.clone();
-  return {ys, h_last};
+  return {ys, last_state(ys, h0)};
 }
 
 // bfloat16 (rnnkit.kernels.minimal_gru's bfloat16 inference loop): xp, h0 and the outputs in bfloat16, the
@@ -105,8 +103,7 @@ std::tuple<at::Tensor, at::Tensor> minimal_gru_forward_bf16(const at::Tensor& xp
     }
     hp16 = h16;
   }
-  at::Tensor h_last = T > 0 ? ys.select(0, T - 1).clone() : h0.clone();
-  return {ys, h_last};
+  return {ys, last_state(ys, h0)};
 }
 
 }  // namespace

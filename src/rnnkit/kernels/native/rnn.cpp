@@ -19,9 +19,8 @@ std::tuple<at::Tensor, at::Tensor> rnn_forward(const at::Tensor& xp, const at::T
                                                std::vector<at::Tensor> transition_weights_t,
                                                std::vector<at::Tensor> transition_biases,
                                                int64_t transition_activation, bool transition_skip) {
-  for (const auto& [t, name] : {std::pair{&xp, "xp"}, {&h0, "h0"}}) {
-    check_float32(*t, name);
-  }
+  check_float32(xp, "xp");
+  check_float32(h0, "h0");
   check_float32(weight_hh_t, "weight_hh_t");
   TORCH_CHECK(nonlinearity == kTanh || nonlinearity == kRelu, "rnnkit native scan: nonlinearity must be tanh or relu");
   const int64_t T = xp.size(0), B = xp.size(1), H = xp.size(2);
@@ -66,8 +65,7 @@ std::tuple<at::Tensor, at::Tensor> rnn_forward(const at::Tensor& xp, const at::T
     }
     hp = h;
   }
-  at::Tensor h_last = T > 0 ? ys.select(0, T - 1).clone() : h0.clone();
-  return {ys, h_last};
+  return {ys, last_state(ys, h0)};
 }
 
 // h_t of one row in bfloat16: h~ = act(xp_t + the product), the keep mask on the state in float32.
@@ -131,8 +129,7 @@ std::tuple<at::Tensor, at::Tensor> rnn_forward_bf16(const at::Tensor& xp, const 
     }
     hp16 = h16;
   }
-  at::Tensor h_last = T > 0 ? ys.select(0, T - 1).clone() : h0.clone();
-  return {ys, h_last};
+  return {ys, last_state(ys, h0)};
 }
 
 }  // namespace

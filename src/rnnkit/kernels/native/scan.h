@@ -108,10 +108,19 @@ inline void activate(float* __restrict u, int64_t n, int64_t activation) {
 }
 
 // Checks of the arguments (the Python side checks shapes; these catch a caller that skips it).
-inline void check_float32(const at::Tensor& t, const char* name) {
-  TORCH_CHECK(t.scalar_type() == at::kFloat, "rnnkit native scan: ", name, " must be float32, got ", t.scalar_type());
+// A tensor whose data a loop reads directly: of this dtype, contiguous, on the CPU.
+inline void check_cpu_tensor(const at::Tensor& t, const char* name, at::ScalarType dtype, const char* dtype_name) {
+  TORCH_CHECK(t.scalar_type() == dtype, "rnnkit native scan: ", name, " must be ", dtype_name, ", got ",
+              t.scalar_type());
   TORCH_CHECK(t.is_contiguous(), "rnnkit native scan: ", name, " must be contiguous");
   TORCH_CHECK(t.device().is_cpu(), "rnnkit native scan: ", name, " must be on the CPU");
+}
+
+inline void check_float32(const at::Tensor& t, const char* name) { check_cpu_tensor(t, name, at::kFloat, "float32"); }
+
+// h_T: the last row of the outputs ys (T, B, H), or h0 for an empty sequence; a tensor of its own.
+inline at::Tensor last_state(const at::Tensor& ys, const at::Tensor& h0) {
+  return ys.size(0) > 0 ? ys.select(0, ys.size(0) - 1).clone() : h0.clone();
 }
 
 inline const float* data_or_null(const std::optional<at::Tensor>& t, const char* name) {
